@@ -1,0 +1,12 @@
+"""`make run` opens the nstvideo app; until the window lands this prints how to use the command line."""
+from nstvideo.cli import main
+
+if __name__ == "__main__":
+    import sys
+
+    try:
+        from nstvideo.app.main_window import run_app  # type: ignore[attr-defined]
+    except ImportError:
+        print("The desktop window is not built yet. Meanwhile, the command line:\n")
+        raise SystemExit(main(sys.argv[1:] or ["--help"]))
+    raise SystemExit(run_app(sys.argv))

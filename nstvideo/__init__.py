@@ -1,0 +1,2 @@
+"""nstvideo: real-time neural style transfer for video."""
+__version__ = "0.1.0"

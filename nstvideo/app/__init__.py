@@ -1,0 +1,1 @@
+"""The PyQt6 desktop app: widgets and signals over the core and video libraries."""

@@ -1,0 +1,71 @@
+"""One exception hierarchy. Every message is one line that tells the user what to do next."""
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class NstVideoError(Exception):
+    """Base of every error nstvideo raises on purpose; the CLI prints it and exits non-zero."""
+
+
+class InputError(NstVideoError):
+    """A file the user named is missing or is not what it should be."""
+
+    def __init__(self, message: str, path: str | Path | None = None):
+        super().__init__(message)
+        self.path = Path(path) if path is not None else None
+
+
+class OutputExistsError(NstVideoError):
+    def __init__(self, path: str | Path):
+        super().__init__(f"{path} already exists; choose another name or pass --overwrite")
+        self.path = Path(path)
+
+
+class ModelLoadError(NstVideoError):
+    """A style file or VGG weight file cannot be used."""
+
+    def __init__(self, message: str, path: str | Path | None = None):
+        super().__init__(message)
+        self.path = Path(path) if path is not None else None
+
+
+class StyleNotFoundError(ModelLoadError):
+    def __init__(self, name: str, available: list[str], suggestions: list[str]):
+        hint = (
+            f"did you mean {', '.join(repr(s) for s in suggestions)}?"
+            if suggestions
+            else "run 'nstvideo styles' to list the installed styles, or pass a .safetensors path"
+        )
+        super().__init__(f"unknown style {name!r}; {hint}")
+        self.name = name
+        self.available = available
+        self.suggestions = suggestions
+
+
+class DeviceError(NstVideoError):
+    def __init__(self, message: str, device: str):
+        super().__init__(message)
+        self.device = device
+
+
+class DatasetError(NstVideoError):
+    def __init__(self, message: str, path: str | Path | None = None):
+        super().__init__(message)
+        self.path = Path(path) if path is not None else None
+
+
+class CaptureError(NstVideoError):
+    def __init__(self, message: str, source: str | int | None = None):
+        super().__init__(message)
+        self.source = source
+
+
+class DecodeError(InputError):
+    """A video file is corrupt, truncated or not a video."""
+
+
+class EncodeError(NstVideoError):
+    def __init__(self, message: str, path: str | Path | None = None):
+        super().__init__(message)
+        self.path = Path(path) if path is not None else None

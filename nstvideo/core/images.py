@@ -1,0 +1,70 @@
+"""Reading and writing still images, with errors a user can act on and atomic writes."""
+from __future__ import annotations
+
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from collections.abc import Iterator
+
+import cv2
+import numpy as np
+
+from .errors import InputError, OutputExistsError
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+
+
+def read_image(path: str | Path) -> np.ndarray:
+    """uint8 BGR HxWx3; grey and alpha images are converted."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path} does not exist; check the path", path)
+    if path.is_dir():
+        raise InputError(f"{path} is a folder; name an image file", path)
+    data = np.fromfile(path, dtype=np.uint8)  # np + imdecode also handles non-ASCII paths on Windows
+    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    if image is None:
+        raise InputError(f"{path} is not an image OpenCV can read (JPEG, PNG, BMP, WebP, TIFF)", path)
+    return image
+
+
+def resize_max_side(image: np.ndarray, max_side: int | None) -> np.ndarray:
+    """Shrink (never enlarge) so the longer side is at most ``max_side``; area filter avoids aliasing."""
+    h, w = image.shape[:2]
+    if not max_side or max(h, w) <= max_side:
+        return image
+    scale = max_side / max(h, w)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+
+
+@contextmanager
+def atomic_output(path: str | Path, overwrite: bool = False) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it over ``path`` only if the block succeeds.
+
+    The temporary name keeps the suffix so encoders that pick a format from it still work.
+    """
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise OutputExistsError(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".partial{path.suffix}", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_image(path: str | Path, image: np.ndarray, overwrite: bool = False) -> Path:
+    """Write uint8 BGR atomically; the format follows the suffix."""
+    path = Path(path)
+    ok, buf = cv2.imencode(path.suffix or ".png", image)
+    if not ok:
+        raise InputError(f"cannot encode an image as {path.suffix!r}; use .png or .jpg", path)
+    with atomic_output(path, overwrite) as tmp:
+        tmp.write_bytes(buf.tobytes())
+    return path

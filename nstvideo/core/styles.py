@@ -1,0 +1,242 @@
+"""Style files: one fp16 safetensors file per style, its description in JSON-valued metadata.
+
+Where styles are found: the shipped ``weights/`` folder, then the user's data folder
+(``platformdirs.user_data_dir("nstvideo")/styles``); a user style shadows a shipped one of the same name.
+``--style`` takes a name or a path everywhere.
+"""
+from __future__ import annotations
+
+import difflib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
+
+from .errors import InputError, ModelLoadError, StyleNotFoundError
+from .images import atomic_output
+from .transformer_net import ARCHITECTURE, TransformerNet, channels_for
+
+FORMAT = "nstvideo-style"
+FORMAT_VERSION = 1
+SUFFIX = ".safetensors"
+SHIPPED_DIR = Path(__file__).resolve().parents[2] / "weights"
+_INT_KEYS = ("format_version", "iterations", "residual_blocks")
+
+
+@dataclass
+class StyleInfo:
+    """What a style file says about itself. ``recipe`` and ``training`` are free-form JSON objects."""
+
+    name: str
+    width: float = 1.0
+    residual_blocks: int = 5
+    title: str = ""
+    artist: str = ""
+    year: str = ""
+    rights: str = ""
+    iterations: int = 0
+    recipe: dict[str, Any] = field(default_factory=dict)
+    training: dict[str, Any] = field(default_factory=dict)
+    path: Path | None = None
+
+    @property
+    def description(self) -> str:
+        painting = ", ".join(p for p in (self.title, self.artist, self.year) if p)
+        return painting or "(no painting recorded)"
+
+    def to_metadata(self) -> dict[str, str]:
+        meta = {"format": FORMAT, "format_version": str(FORMAT_VERSION), "architecture": ARCHITECTURE}
+        for key, value in asdict(self).items():
+            if key == "path":
+                continue
+            meta[key] = json.dumps(value) if isinstance(value, dict) else str(value)
+        return meta
+
+    @classmethod
+    def from_metadata(cls, meta: dict[str, str], path: Path) -> "StyleInfo":
+        try:
+            return cls(
+                name=meta.get("name") or path.stem,
+                width=float(meta.get("width", 1.0)),
+                residual_blocks=int(meta.get("residual_blocks", 5)),
+                title=meta.get("title", ""),
+                artist=meta.get("artist", ""),
+                year=meta.get("year", ""),
+                rights=meta.get("rights", ""),
+                iterations=int(meta.get("iterations", 0)),
+                recipe=json.loads(meta.get("recipe", "{}")),
+                training=json.loads(meta.get("training", "{}")),
+                path=path,
+            )
+        except (ValueError, TypeError) as exc:
+            raise ModelLoadError(f"{path} has unreadable style metadata ({exc}); re-export the style", path) from exc
+
+
+def user_style_dir() -> Path:
+    return Path(platformdirs.user_data_dir("nstvideo")) / "styles"
+
+
+def style_dirs() -> list[Path]:
+    return [SHIPPED_DIR, user_style_dir()]
+
+
+def _read_header(path: Path) -> dict[str, str]:
+    if not path.is_file():
+        raise InputError(f"style file {path} does not exist; check the path or run 'nstvideo styles'", path)
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta = dict(f.metadata() or {})
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise ModelLoadError(
+            f"{path} is not a readable style file (corrupt or truncated: {exc}); copy or train it again", path
+        ) from exc
+    if meta.get("format") != FORMAT:
+        raise ModelLoadError(
+            f"{path} is not an nstvideo style file; convert a pytorch/examples model with "
+            "'nstvideo import-pth FILE --name NAME'",
+            path,
+        )
+    if meta.get("architecture") != ARCHITECTURE:
+        raise ModelLoadError(
+            f"{path} holds a {meta.get('architecture')!r} network; this version of nstvideo runs "
+            f"{ARCHITECTURE!r} styles only",
+            path,
+        )
+    if int(meta.get("format_version", 0)) > FORMAT_VERSION:
+        raise ModelLoadError(f"{path} was written by a newer nstvideo; upgrade nstvideo to use it", path)
+    return meta
+
+
+def read_info(path: str | Path) -> StyleInfo:
+    path = Path(path)
+    return StyleInfo.from_metadata(_read_header(path), path)
+
+
+def load_style(path: str | Path) -> tuple[TransformerNet, StyleInfo]:
+    """The network (float32, eval mode, on the CPU) and its description."""
+    info = read_info(path)
+    path = Path(path)
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            state = {k: f.get_tensor(k).float() for k in f.keys()}
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise ModelLoadError(f"{path} is corrupt or truncated ({exc}); copy or train it again", path) from exc
+    try:
+        model = TransformerNet(width=info.width, residual_blocks=info.residual_blocks)
+        model.load_state_dict(state)
+    except (RuntimeError, ValueError) as exc:
+        first_line = str(exc).strip().splitlines()[0]
+        raise ModelLoadError(
+            f"{path} does not match its declared architecture (width {info.width}): {first_line}", path
+        ) from exc
+    return model.eval(), info
+
+
+def save_style(path: str | Path, model: TransformerNet, info: StyleInfo, overwrite: bool = False) -> Path:
+    """fp16 weights (half the size, no visible change) plus metadata, written atomically."""
+    path = Path(path)
+    state = {k: v.detach().to("cpu", torch.float16).contiguous() for k, v in model.state_dict().items()}
+    info = StyleInfo(**{**asdict(info), "width": model.width, "residual_blocks": model.residual_blocks, "path": None})
+    with atomic_output(path, overwrite) as tmp:
+        save_file(state, str(tmp), metadata=info.to_metadata())
+    return path
+
+
+def installed_styles() -> dict[str, StyleInfo]:
+    """Name -> info for every readable style; later folders shadow earlier ones, broken files are skipped."""
+    found: dict[str, StyleInfo] = {}
+    for folder in style_dirs():
+        for path in sorted(folder.glob(f"*{SUFFIX}")) if folder.is_dir() else []:
+            try:
+                info = read_info(path)
+            except (ModelLoadError, InputError):
+                continue
+            found[info.name] = info
+    return found
+
+
+def looks_like_path(spec: str) -> bool:
+    return any(sep in spec for sep in ("/", "\\")) or spec.endswith((SUFFIX, ".pth", ".pt"))
+
+
+def resolve_style(spec: str | Path) -> Path:
+    """A style name or path -> the path of its file; unknown names suggest the closest installed ones."""
+    if isinstance(spec, Path) or looks_like_path(spec) or Path(spec).is_file():
+        path = Path(spec)
+        if path.suffix in (".pth", ".pt"):
+            raise ModelLoadError(
+                f"{path} is a PyTorch checkpoint; convert it first with 'nstvideo import-pth {path} --name NAME'",
+                path,
+            )
+        if not path.is_file():
+            raise InputError(f"style file {path} does not exist; check the path or run 'nstvideo styles'", path)
+        return path
+    styles = installed_styles()
+    if spec in styles and styles[spec].path is not None:
+        return styles[spec].path  # type: ignore[return-value]
+    names = sorted(styles)
+    lowered = {n.lower(): n for n in names}
+    close = difflib.get_close_matches(spec.lower(), list(lowered), n=3, cutoff=0.5)
+    raise StyleNotFoundError(spec, names, [lowered[c] for c in close])
+
+
+# pytorch/examples' fast_neural_style saved InstanceNorm2d running statistics in old PyTorch versions.
+_LEGACY_SUFFIXES = ("running_mean", "running_var", "num_batches_tracked")
+
+
+def convert_examples_state(state: dict[str, torch.Tensor]) -> TransformerNet:
+    """pytorch/examples fast_neural_style state dict (0..255 pixels) -> our TransformerNet ([0, 1] pixels).
+
+    The networks are identical but for the pixel range, so the range is folded into the weights:
+    conv1 sees x/255 instead of x (its weights are multiplied by 255) and deconv3 must output y/255
+    (its weights and bias are divided by 255). Outputs match the original to float precision.
+    """
+    state = {k: v.float() for k, v in state.items() if not k.endswith(_LEGACY_SUFFIXES)}
+    if "conv1.conv2d.weight" not in state:
+        raise ModelLoadError("not a fast_neural_style state dict: it has no 'conv1.conv2d.weight'")
+    c1 = state["conv1.conv2d.weight"].shape[0]
+    width = c1 / 32
+    if channels_for(width)[0] != c1:
+        raise ModelLoadError(f"unsupported first-layer width {c1}")
+    blocks = len({k.split(".")[0] for k in state if k.startswith("res")})
+    state["conv1.conv2d.weight"] = state["conv1.conv2d.weight"] * 255.0
+    state["deconv3.conv2d.weight"] = state["deconv3.conv2d.weight"] / 255.0
+    state["deconv3.conv2d.bias"] = state["deconv3.conv2d.bias"] / 255.0
+    model = TransformerNet(width=width, residual_blocks=blocks)
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as exc:
+        raise ModelLoadError(f"not a fast_neural_style TransformerNet: {str(exc).splitlines()[0]}") from exc
+    return model.eval()
+
+
+def import_pth(path: str | Path, name: str, out: str | Path | None = None, overwrite: bool = False) -> Path:
+    """Convert a pytorch/examples ``.pth`` to a style file (in the user folder unless ``out`` is given).
+
+    Loaded with ``weights_only=True``: a file that needs arbitrary pickled objects is refused, never run.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path} does not exist; check the path", path)
+    try:
+        raw = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # pickle errors come in many types
+        raise ModelLoadError(
+            f"{path} is not a plain PyTorch state dict (refused to unpickle it: {str(exc).splitlines()[0]})", path
+        ) from exc
+    if isinstance(raw, dict) and "state_dict" in raw and isinstance(raw["state_dict"], dict):
+        raw = raw["state_dict"]
+    if not isinstance(raw, dict) or not all(isinstance(v, torch.Tensor) for v in raw.values()):
+        raise ModelLoadError(f"{path} does not hold a state dict of tensors", path)
+    try:
+        model = convert_examples_state(raw)
+    except ModelLoadError as exc:
+        raise ModelLoadError(f"{path}: {exc}", path) from exc
+    target = Path(out) if out else user_style_dir() / f"{name}{SUFFIX}"
+    info = StyleInfo(name=name, recipe={"imported_from": path.name, "source": "pytorch/examples fast_neural_style"})
+    return save_style(target, model, info, overwrite=overwrite)

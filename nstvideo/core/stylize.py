@@ -1,0 +1,124 @@
+"""Applying a trained style network to images and frames: strength, colour preservation, tiling."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import pixels
+from .device import Runtime, inference_runtime
+from .errors import DeviceError
+from .styles import StyleInfo, load_style, resolve_style
+from .transformer_net import TransformerNet
+
+# Peak inference memory of the full-width network is a few hundred bytes per pixel; above this many
+# pixels an image is cut into overlapping tiles instead (CPU RAM is cheap to exhaust with 50 MP scans).
+CPU_TILE_PIXELS = 8_000_000
+TILE_SIDE = 1024
+TILE_OVERLAP = 128
+
+
+@dataclass(frozen=True)
+class StyleOptions:
+    """What may change between two frames without reloading anything."""
+
+    strength: float = 1.0
+    preserve_color: bool = False
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.strength <= 1.0:
+            raise ValueError(f"strength must be between 0 and 1, got {self.strength}")
+
+
+def _ramp(length: int, overlap: int, at_start: bool, at_end: bool) -> torch.Tensor:
+    """1-D blending weights: linear ramps over the overlaps that touch a neighbouring tile."""
+    w = torch.ones(length)
+    ramp = torch.linspace(0.0, 1.0, overlap + 2)[1:-1]
+    if not at_start:
+        w[:overlap] = ramp
+    if not at_end:
+        w[-overlap:] = ramp.flip(0)
+    return w
+
+
+def _starts(size: int, tile: int, overlap: int) -> list[int]:
+    if size <= tile:
+        return [0]
+    step = tile - overlap
+    starts = list(range(0, size - tile, step))
+    return starts + [size - tile]
+
+
+class Stylizer:
+    """One style network placed on a device, ready for frames. Not thread-safe: one per worker."""
+
+    def __init__(self, model: TransformerNet, runtime: Runtime, info: StyleInfo | None = None,
+                 max_pixels: int | None = None):
+        self.runtime = runtime
+        self.info = info
+        self.model = model.to(device=runtime.device, dtype=runtime.dtype, memory_format=runtime.memory_format).eval()
+        self.max_pixels = max_pixels or (CPU_TILE_PIXELS if runtime.device.type == "cpu" else 4 * CPU_TILE_PIXELS)
+
+    @classmethod
+    def from_style(cls, style: str | Path, device: str = "auto") -> "Stylizer":
+        model, info = load_style(resolve_style(style))
+        return cls(model, inference_runtime(device), info)
+
+    @property
+    def name(self) -> str:
+        return self.info.name if self.info else "unnamed"
+
+    @torch.inference_mode()
+    def run(self, x: torch.Tensor) -> torch.Tensor:
+        """RGB [0, 1] Nx3xHxW (any device/dtype) -> stylized, same shape, float32, on the runtime's device."""
+        x = x.to(self.runtime.device, self.runtime.dtype).contiguous(memory_format=self.runtime.memory_format)
+        if x.shape[-1] * x.shape[-2] > self.max_pixels:
+            return self._run_tiled(x)
+        try:
+            return self.model(x).float()
+        except torch.OutOfMemoryError:
+            if self.runtime.device.type == "cuda":
+                torch.cuda.empty_cache()
+            return self._run_tiled(x)
+
+    def _run_tiled(self, x: torch.Tensor) -> torch.Tensor:
+        """Overlapping tiles blended with linear ramps, so seams do not show as lines."""
+        n, _, h, w = x.shape
+        out = torch.zeros((n, 3, h, w), dtype=torch.float32, device=x.device)
+        weight = torch.zeros((1, 1, h, w), dtype=torch.float32, device=x.device)
+        ys, xs = _starts(h, TILE_SIDE, TILE_OVERLAP), _starts(w, TILE_SIDE, TILE_OVERLAP)
+        for y0 in ys:
+            for x0 in xs:
+                tile = x[..., y0:y0 + TILE_SIDE, x0:x0 + TILE_SIDE]
+                th, tw = tile.shape[-2:]
+                try:
+                    result = self.model(tile).float()
+                except torch.OutOfMemoryError as exc:
+                    raise DeviceError(
+                        f"out of memory on {self.runtime.device} even for {TILE_SIDE}px tiles; use --device cpu",
+                        str(self.runtime.device),
+                    ) from exc
+                wy = _ramp(th, TILE_OVERLAP, y0 == 0, y0 == ys[-1]).to(x.device)
+                wx = _ramp(tw, TILE_OVERLAP, x0 == 0, x0 == xs[-1]).to(x.device)
+                m = (wy[:, None] * wx[None, :])[None, None]
+                out[..., y0:y0 + th, x0:x0 + tw] += result * m
+                weight[..., y0:y0 + th, x0:x0 + tw] += m
+        return out / weight
+
+    def apply(self, x: torch.Tensor, options: StyleOptions) -> torch.Tensor:
+        """Stylize and apply strength and colour preservation; RGB [0, 1] in and out (float32)."""
+        original = x.to(self.runtime.device, torch.float32)
+        y = self.run(x).clamp(0.0, 1.0)
+        if options.preserve_color:
+            y = pixels.keep_colors(y, original)
+        return pixels.blend(y, original, options.strength)
+
+    def stylize_image(self, image: np.ndarray, options: StyleOptions = StyleOptions()) -> np.ndarray:
+        """uint8 BGR HxWx3 -> stylized uint8 BGR of the same size."""
+        return pixels.to_image(self.apply(pixels.to_tensor(image, self.runtime.device), options))
+
+    def stylize_images(self, images: np.ndarray, options: StyleOptions = StyleOptions()) -> np.ndarray:
+        """A batch of same-sized frames, uint8 BGR NxHxWx3, in one network call."""
+        return pixels.to_images(self.apply(pixels.to_tensor(images, self.runtime.device), options))

@@ -1,0 +1,52 @@
+"""The ``stylize`` job: a list of image files, one style, an output folder."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import NstVideoError
+from .images import read_image, resize_max_side, write_image
+from .stylize import Stylizer, StyleOptions
+
+
+@dataclass(frozen=True)
+class StylizeConfig:
+    inputs: tuple[Path, ...]
+    style: str
+    out_dir: Path
+    max_side: int | None = None
+    options: StyleOptions = field(default_factory=StyleOptions)
+    device: str = "auto"
+    overwrite: bool = False
+
+
+def output_path(config: StylizeConfig, source: Path, style_name: str) -> Path:
+    suffix = source.suffix.lower() if source.suffix.lower() in (".jpg", ".jpeg", ".png", ".webp") else ".png"
+    return config.out_dir / f"{source.stem}_{style_name}{suffix}"
+
+
+def stylize_files(
+    config: StylizeConfig, on_done: Callable[[Path, Path | NstVideoError], None] | None = None
+) -> tuple[list[Path], dict[Path, NstVideoError]]:
+    """Stylize every input; a bad input is reported and skipped, the others still get written.
+
+    Returns the written paths and the failures by input.
+    """
+    stylizer = Stylizer.from_style(config.style, config.device)
+    written: list[Path] = []
+    failed: dict[Path, NstVideoError] = {}
+    for source in config.inputs:
+        try:
+            image = resize_max_side(read_image(source), config.max_side)
+            result = stylizer.stylize_image(image, config.options)
+            target = write_image(output_path(config, source, stylizer.name), result, config.overwrite)
+        except NstVideoError as exc:
+            failed[source] = exc
+            if on_done:
+                on_done(source, exc)
+            continue
+        written.append(target)
+        if on_done:
+            on_done(source, target)
+    return written, failed

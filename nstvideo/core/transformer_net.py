@@ -1,0 +1,108 @@
+"""TransformerNet: the feed-forward style network of Johnson et al. 2016.
+
+"Perceptual Losses for Real-Time Style Transfer and Super-Resolution", ECCV 2016, with the changes every
+maintained implementation has since adopted: instance normalisation instead of batch norm (Ulyanov et al.
+2016), reflection padding, and nearest-neighbour upsampling followed by a convolution instead of a
+transposed convolution, which removes checkerboard artefacts (Odena et al. 2016,
+http://distill.pub/2016/deconv-checkerboard/).
+
+Module names follow pytorch/examples' ``fast_neural_style`` so its state dicts map onto ours key for key.
+Pixel convention: input and output are RGB in [0, 1] (see ``pixels.py``); the output is not clamped, so
+training gets gradients everywhere.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+ARCHITECTURE = "transformer_net"
+# Both stride-2 convolutions halve the size, so inputs are padded to a multiple of this and cropped back;
+# reflection padding also needs at least 2 pixels at the lowest resolution, hence the minimum size.
+_SIZE_MULTIPLE = 4
+_MIN_SIZE = 8
+
+
+class ConvLayer(nn.Module):
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1):
+        super().__init__()
+        self.pad = nn.ReflectionPad2d(kernel_size // 2)
+        self.conv2d = nn.Conv2d(in_channels, out_channels, kernel_size, stride)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv2d(self.pad(x))
+
+
+class ResidualBlock(nn.Module):
+    """Two 3x3 convolutions with an identity shortcut (He et al. 2016), as in Johnson et al.'s supplement."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.conv1 = ConvLayer(channels, channels, 3)
+        self.in1 = nn.InstanceNorm2d(channels, affine=True)
+        self.conv2 = ConvLayer(channels, channels, 3)
+        self.in2 = nn.InstanceNorm2d(channels, affine=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = F.relu(self.in1(self.conv1(x)))
+        return x + self.in2(self.conv2(y))
+
+
+class UpsampleConvLayer(nn.Module):
+    """Nearest-neighbour x2 upsampling, then a convolution: no checkerboard, unlike ConvTranspose2d."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int):
+        super().__init__()
+        self.pad = nn.ReflectionPad2d(kernel_size // 2)
+        self.conv2d = nn.Conv2d(in_channels, out_channels, kernel_size)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.interpolate(x, scale_factor=2, mode="nearest")
+        return self.conv2d(self.pad(x))
+
+
+def channels_for(width: float) -> tuple[int, int, int]:
+    """Channel counts of the three resolutions for a width multiplier (1.0 = Johnson's 32/64/128)."""
+    if not 0.0 < width <= 4.0:
+        raise ValueError(f"width must be in (0, 4], got {width}")
+    return tuple(max(4, int(round(c * width))) for c in (32, 64, 128))  # type: ignore[return-value]
+
+
+class TransformerNet(nn.Module):
+    """Image -> stylized image of exactly the same height and width, for any size (odd sizes included)."""
+
+    def __init__(self, width: float = 1.0, residual_blocks: int = 5):
+        super().__init__()
+        self.width = width
+        c1, c2, c3 = channels_for(width)
+        self.conv1 = ConvLayer(3, c1, 9)
+        self.in1 = nn.InstanceNorm2d(c1, affine=True)
+        self.conv2 = ConvLayer(c1, c2, 3, stride=2)
+        self.in2 = nn.InstanceNorm2d(c2, affine=True)
+        self.conv3 = ConvLayer(c2, c3, 3, stride=2)
+        self.in3 = nn.InstanceNorm2d(c3, affine=True)
+        for i in range(1, residual_blocks + 1):
+            self.add_module(f"res{i}", ResidualBlock(c3))
+        self.residual_blocks = residual_blocks
+        self.deconv1 = UpsampleConvLayer(c3, c2, 3)
+        self.in4 = nn.InstanceNorm2d(c2, affine=True)
+        self.deconv2 = UpsampleConvLayer(c2, c1, 3)
+        self.in5 = nn.InstanceNorm2d(c1, affine=True)
+        self.deconv3 = ConvLayer(c1, 3, 9)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h, w = x.shape[-2:]
+        pad_h = max(_MIN_SIZE, h + -h % _SIZE_MULTIPLE) - h
+        pad_w = max(_MIN_SIZE, w + -w % _SIZE_MULTIPLE) - w
+        if pad_h or pad_w:
+            # Replicate, not reflect: reflection needs pad < size, which a 1-pixel-high input breaks.
+            x = F.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
+        y = F.relu(self.in1(self.conv1(x)))
+        y = F.relu(self.in2(self.conv2(y)))
+        y = F.relu(self.in3(self.conv3(y)))
+        for i in range(1, self.residual_blocks + 1):
+            y = getattr(self, f"res{i}")(y)
+        y = F.relu(self.in4(self.deconv1(y)))
+        y = F.relu(self.in5(self.deconv2(y)))
+        y = self.deconv3(y)
+        return y[..., :h, :w]

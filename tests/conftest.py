@@ -1,0 +1,73 @@
+"""Shared fixtures. Real data comes from ../shared (see its README); tests that need it skip without it."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("NSTVIDEO_SHARED", REPO.parent / "shared"))
+DATA = SHARED / "data"
+VGG_FILE = SHARED / "models" / "vgg16_imagenet_caffe_relu4_3.fp16.safetensors"
+
+torch.set_num_threads(max(1, os.cpu_count() or 1))
+
+
+def _need(path: Path) -> Path:
+    if not path.exists():
+        pytest.skip(f"{path} is missing: put the project's shared/ folder beside the checkout (see README)")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _isolated_user_dirs(tmp_path_factory, monkeypatch):
+    """Keep the user's style folder and VGG setting out of tests."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("xdg_data")))
+    monkeypatch.delenv("NSTVIDEO_VGG_WEIGHTS", raising=False)
+
+
+@pytest.fixture(scope="session")
+def vgg_file() -> Path:
+    return _need(VGG_FILE)
+
+
+@pytest.fixture(scope="session")
+def vgg(vgg_file):
+    from nstvideo.core.vgg import load_vgg
+
+    return load_vgg(vgg_file)
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    return _need(DATA)
+
+
+def read(path: Path, max_side: int | None = None) -> np.ndarray:
+    from nstvideo.core.images import read_image, resize_max_side
+
+    return resize_max_side(read_image(_need(path)), max_side)
+
+
+@pytest.fixture(scope="session")
+def photo(data_dir) -> np.ndarray:
+    """A real photo (japanese_garden, 960x498) at 128 px."""
+    return read(data_dir / "content" / "japanese_garden.jpg", 128)
+
+
+@pytest.fixture(scope="session")
+def painting(data_dir) -> np.ndarray:
+    return read(data_dir / "styles" / "picasso_selfportrait_1907.jpg", 128)
+
+
+@pytest.fixture
+def random_style(tmp_path) -> Path:
+    """An untrained but valid style file (width 0.25) for plumbing tests that need no trained style."""
+    from nstvideo.core.styles import StyleInfo, save_style
+    from nstvideo.core.transformer_net import TransformerNet
+
+    torch.manual_seed(0)
+    return save_style(tmp_path / "random.safetensors", TransformerNet(width=0.25), StyleInfo(name="random"))

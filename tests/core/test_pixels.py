@@ -1,0 +1,51 @@
+import numpy as np
+import pytest
+import torch
+
+from nstvideo.core import pixels
+
+
+def test_uint8_round_trip_is_exact_and_leaves_the_input_alone():
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 256, (7, 9, 3), dtype=np.uint8)
+    before = image.copy()
+    t = pixels.to_tensor(image)
+    assert t.shape == (1, 3, 7, 9) and t.dtype == torch.float32
+    assert 0.0 <= t.min() and t.max() <= 1.0
+    np.testing.assert_array_equal(pixels.to_image(t), image)
+    np.testing.assert_array_equal(image, before)
+
+
+def test_channel_order_is_rgb_inside_torch():
+    bgr = np.zeros((1, 1, 3), np.uint8)
+    bgr[0, 0] = (10, 20, 255)  # pure-ish red in OpenCV's BGR
+    t = pixels.to_tensor(bgr)
+    assert t[0, 0, 0, 0] == 1.0 and t[0, 2, 0, 0] == pytest.approx(10 / 255)
+
+
+def test_batches_round_trip():
+    frames = np.random.default_rng(1).integers(0, 256, (3, 5, 4, 3), dtype=np.uint8)
+    np.testing.assert_array_equal(pixels.to_images(pixels.to_tensor(frames)), frames)
+
+
+def test_caffe_normalisation_by_hand():
+    x = torch.tensor([0.2, 0.4, 1.0]).view(1, 3, 1, 1)  # RGB
+    y = pixels.caffe_normalize(x).flatten().tolist()
+    assert y == pytest.approx([255 - 103.939, 0.4 * 255 - 116.779, 0.2 * 255 - 123.68], rel=1e-5)
+    assert x.flatten().tolist() == pytest.approx([0.2, 0.4, 1.0])
+
+
+def test_keep_colors_takes_luma_from_the_style_and_chroma_from_the_photo():
+    photo = torch.rand(1, 3, 8, 8) * 0.5 + 0.25
+    stylized = torch.rand(1, 3, 8, 8) * 0.5 + 0.25
+    out = pixels.keep_colors(stylized, photo)
+    torch.testing.assert_close(pixels.luminance(out), pixels.luminance(stylized))
+    # chroma = RGB minus its luma: unchanged from the photo
+    torch.testing.assert_close(out - pixels.luminance(out), photo - pixels.luminance(photo))
+
+
+def test_blend_endpoints():
+    a, b = torch.zeros(1, 3, 2, 2), torch.ones(1, 3, 2, 2)
+    assert pixels.blend(b, a, 1.0).equal(b)
+    assert pixels.blend(b, a, 0.0).equal(a)
+    assert pixels.blend(b, a, 0.25).mean().item() == pytest.approx(0.25)

@@ -1,0 +1,84 @@
+"""The command line: one-line errors, non-zero exits, nothing lost."""
+import subprocess
+import sys
+
+import pytest
+
+from nstvideo.cli import main
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_missing_and_non_image_inputs(capsys, tmp_path, random_style):
+    code, _, err = run(capsys, "stylize", tmp_path / "nope.jpg", "--style", random_style, "-o", tmp_path)
+    assert code == 1 and "nope.jpg does not exist" in err
+    text = tmp_path / "notes.jpg"
+    text.write_text("hello")
+    code, _, err = run(capsys, "stylize", text, "--style", random_style, "-o", tmp_path / "out")
+    assert code == 1 and "is not an image" in err
+
+
+def test_unknown_style_suggests_close_names(capsys, tmp_path, photo, random_style):
+    from nstvideo.core.styles import user_style_dir
+    user_style_dir().mkdir(parents=True)
+    (user_style_dir() / "picasso_1907.safetensors").write_bytes(random_style.read_bytes())
+    code, _, err = run(capsys, "stylize", "x.jpg", "--style", "random_typo", "-o", tmp_path)
+    assert code == 1 and "did you mean 'random'?" in err
+    assert err.count("\n") == 1
+
+
+def test_corrupt_style_file(capsys, tmp_path, data_dir):
+    bad = tmp_path / "broken.safetensors"
+    bad.write_bytes(b"\x08\x00\x00\x00\x00\x00\x00\x00{}")
+    code, _, err = run(capsys, "stylize", data_dir / "content" / "lion.jpg", "--style", bad, "-o", tmp_path)
+    assert code == 1 and "broken.safetensors" in err and err.count("\n") == 1
+
+
+def test_stylize_writes_outputs_and_never_overwrites(capsys, tmp_path, data_dir, random_style):
+    src = data_dir / "content" / "lion.jpg"
+    code, out, _ = run(capsys, "stylize", src, "--style", random_style, "-o", tmp_path, "--max-side", "96")
+    result = tmp_path / "lion_random.jpg"
+    assert code == 0 and result.exists()
+    from nstvideo.core.images import read_image
+    assert max(read_image(result).shape[:2]) == 96
+    before = result.read_bytes()
+    code, _, err = run(capsys, "stylize", src, "--style", random_style, "-o", tmp_path, "--max-side", "64")
+    assert code == 1 and "--overwrite" in err and result.read_bytes() == before
+    code, _, _ = run(capsys, "stylize", src, "--style", random_style, "-o", tmp_path, "--max-side", "64", "--overwrite")
+    assert code == 0 and max(read_image(result).shape[:2]) == 64
+    assert not list(tmp_path.glob(".*partial*"))
+
+
+def test_bad_argument_values_exit_2(capsys, tmp_path):
+    with pytest.raises(SystemExit) as exc:
+        main(["stylize", "a.jpg", "--style", "x", "-o", str(tmp_path), "--strength", "1.5"])
+    assert exc.value.code == 2
+
+
+def test_gatys_refuses_an_existing_output_before_working(capsys, tmp_path, data_dir, vgg_file):
+    out = tmp_path / "out.png"
+    out.write_bytes(b"keep me")
+    code, _, err = run(capsys, "gatys", data_dir / "content" / "lion.jpg", data_dir / "styles" / "udnie.jpg",
+                       "-o", out, "--vgg-weights", vgg_file)
+    assert code == 1 and "already exists" in err and out.read_bytes() == b"keep me"
+
+
+def test_gatys_end_to_end_and_module_entry_point(tmp_path, data_dir, vgg_file):
+    out = tmp_path / "g.png"
+    proc = subprocess.run(
+        [sys.executable, "-m", "nstvideo", "gatys", data_dir / "content" / "lion.jpg", data_dir / "styles" / "udnie.jpg",
+         "-o", out, "--size", "64", "--steps", "3", "--vgg-weights", vgg_file, "--device", "cpu"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert out.exists()
+
+
+def test_missing_vgg_weights_names_both_ways_out(capsys, tmp_path, data_dir):
+    code, _, err = run(capsys, "gatys", data_dir / "content" / "lion.jpg", data_dir / "styles" / "udnie.jpg",
+                       "-o", tmp_path / "g.png", "--vgg-weights", tmp_path / "none.safetensors")
+    assert code == 1 and "--vgg-weights" in err and "NSTVIDEO_VGG_WEIGHTS" in err
