@@ -1,58 +1,24 @@
-"""The ``nstvideo`` command: a thin layer that builds config objects and calls library functions.
-
-Every ``NstVideoError`` becomes one line on stderr and exit status 1; bad arguments exit 2 (argparse).
-"""
+"""Still images: gatys, stylize, styles, import-pth."""
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from pathlib import Path
 
 from tqdm import tqdm
 
-from .core.device import DEVICE_CHOICES
-from .core.errors import NstVideoError
-
-log = logging.getLogger("nstvideo")
-
-
-def _unit_interval(text: str) -> float:
-    value = float(text)
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
-    return value
+from ..core.device import select_device
+from ..core.errors import NstVideoError, OutputExistsError
+from ..core.gatys import GatysConfig, stylize_gatys
+from ..core.images import read_image, write_image
+from ..core.styles import import_pth, installed_styles, style_dirs
+from ..core.stylize import StyleOptions
+from ..core.stylize_files import StylizeConfig, stylize_files
+from ..core.vgg import load_vgg
+from .common import add_device, add_style_options, add_vgg, positive_int
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive whole number, got {text}")
-    return value
-
-
-def _add_device(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--device", default="auto", help=f"one of {', '.join(DEVICE_CHOICES)} or cuda:N (default: auto)")
-
-
-def _add_vgg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--vgg-weights", type=Path, default=None,
-                   help="VGG16 weights (.safetensors with Caffe or torchvision input, or torchvision .pth); "
-                        "default: $NSTVIDEO_VGG_WEIGHTS, else torchvision's download")
-
-
-def _add_style_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--strength", type=_unit_interval, default=1.0, help="0 = the photo, 1 = full style")
-    p.add_argument("--preserve-color", action="store_true", help="keep the photo's colours, take the style's luminance")
-
-
-# ---------------------------------------------------------------------------------------------------------
 def cmd_gatys(args: argparse.Namespace) -> int:
-    from .core.gatys import GatysConfig, stylize_gatys
-    from .core.device import select_device
-    from .core.images import atomic_output, read_image, write_image
-    from .core.vgg import load_vgg
-
     config = GatysConfig(
         size=args.size, steps=args.steps, optimizer=args.optimizer, content_weight=args.content_weight,
         style_weight=args.style_weight, tv_weight=args.tv_weight, init=args.init,
@@ -60,8 +26,7 @@ def cmd_gatys(args: argparse.Namespace) -> int:
     )
     content, style = read_image(args.content), read_image(args.style)
     if args.output.exists() and not args.overwrite:
-        with atomic_output(args.output):  # raises OutputExistsError before minutes of work
-            pass
+        raise OutputExistsError(args.output)  # before minutes of work, not after
     device = select_device(args.device)
     vgg = load_vgg(args.vgg_weights, device)
     with tqdm(total=config.steps, desc="gatys", unit="step") as bar:
@@ -76,9 +41,6 @@ def cmd_gatys(args: argparse.Namespace) -> int:
 
 
 def cmd_stylize(args: argparse.Namespace) -> int:
-    from .core.stylize import StyleOptions
-    from .core.stylize_files import StylizeConfig, stylize_files
-
     config = StylizeConfig(
         inputs=tuple(args.images), style=args.style, out_dir=args.output, max_side=args.max_side,
         options=StyleOptions(strength=args.strength, preserve_color=args.preserve_color),
@@ -101,8 +63,6 @@ def cmd_stylize(args: argparse.Namespace) -> int:
 
 
 def cmd_styles(args: argparse.Namespace) -> int:
-    from .core.styles import installed_styles, style_dirs
-
     styles = installed_styles()
     if not styles:
         print("no styles installed; train one with 'nstvideo train' or convert one with 'nstvideo import-pth'")
@@ -113,24 +73,18 @@ def cmd_styles(args: argparse.Namespace) -> int:
 
 
 def cmd_import_pth(args: argparse.Namespace) -> int:
-    from .core.styles import import_pth
-
     print(import_pth(args.file, args.name, args.output, overwrite=args.overwrite))
     return 0
 
 
-# ---------------------------------------------------------------------------------------------------------
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="nstvideo", description="Neural style transfer for images and video.")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("gatys", help="paint one image by optimisation (Gatys et al.; slow, needs no training)")
     p.add_argument("content", type=Path)
     p.add_argument("style", type=Path)
     p.add_argument("-o", "--output", type=Path, required=True)
-    p.add_argument("--size", type=_positive_int, default=512, help="longer side of the result (default 512)")
-    p.add_argument("--steps", type=_positive_int, default=300)
+    p.add_argument("--size", type=positive_int, default=512, help="longer side of the result (default 512)")
+    p.add_argument("--steps", type=positive_int, default=300)
     p.add_argument("--optimizer", choices=("lbfgs", "adam"), default="lbfgs")
     p.add_argument("--content-weight", type=float, default=1.0)
     p.add_argument("--style-weight", type=float, default=5e-5)
@@ -139,18 +93,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--preserve-color", action="store_true")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--overwrite", action="store_true")
-    _add_device(p)
-    _add_vgg(p)
+    add_device(p)
+    add_vgg(p)
     p.set_defaults(func=cmd_gatys)
 
     p = sub.add_parser("stylize", help="stylize image files with a trained style")
     p.add_argument("images", type=Path, nargs="+")
     p.add_argument("--style", required=True, help="a style name (see 'nstvideo styles') or a .safetensors path")
     p.add_argument("-o", "--output", type=Path, required=True, help="output folder")
-    p.add_argument("--max-side", type=_positive_int, default=None, help="shrink inputs so the longer side is at most N")
+    p.add_argument("--max-side", type=positive_int, default=None, help="shrink inputs so the longer side is at most N")
     p.add_argument("--overwrite", action="store_true")
-    _add_style_options(p)
-    _add_device(p)
+    add_style_options(p)
+    add_device(p)
     p.set_defaults(func=cmd_stylize)
 
     p = sub.add_parser("styles", help="list installed styles")
@@ -162,18 +116,3 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", type=Path, default=None, help="default: the user style folder")
     p.add_argument("--overwrite", action="store_true")
     p.set_defaults(func=cmd_import_pth)
-    return parser
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s: %(message)s")
-    try:
-        return args.func(args)
-    except NstVideoError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130

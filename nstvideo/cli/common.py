@@ -1,0 +1,36 @@
+"""Argument types and options shared by the subcommands."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..core.device import DEVICE_CHOICES
+def unit_interval(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive whole number, got {text}")
+    return value
+
+
+def add_device(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--device", default="auto", help=f"one of {', '.join(DEVICE_CHOICES)} or cuda:N (default: auto)")
+
+
+def add_vgg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--vgg-weights", type=Path, default=None,
+                   help="VGG16 weights (.safetensors with Caffe or torchvision input, or torchvision .pth); "
+                        "default: $NSTVIDEO_VGG_WEIGHTS, else torchvision's download")
+
+
+def add_style_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--strength", type=unit_interval, default=1.0, help="0 = the photo, 1 = full style")
+    p.add_argument("--preserve-color", action="store_true", help="keep the photo's colours, take the style's luminance")
+
+
