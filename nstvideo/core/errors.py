@@ -55,6 +55,10 @@ class DatasetError(NstVideoError):
         self.path = Path(path) if path is not None else None
 
 
+class TrainingError(NstVideoError):
+    """Training cannot go on (diverged, or a checkpoint does not fit the settings)."""
+
+
 class CaptureError(NstVideoError):
     def __init__(self, message: str, source: str | int | None = None):
         super().__init__(message)

@@ -36,7 +36,7 @@ class GatysConfig:
     init: str = "content"
     preserve_color: bool = False
     style_scale: float = 1.0
-    adam_lr: float = 0.02
+    adam_lr: float = 5.0  # in 0..255 pixel units, like every parameter of the optimisation
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -84,17 +84,18 @@ def stylize_gatys(
         style_feats = vgg(style, losses.STYLE_LAYERS)
         style_targets = {k: losses.gram_matrix(v) for k, v in style_feats.items()}
 
+    # The optimiser works in 0..255 pixel units, as the Caffe/Torch implementations did: in [0, 1] units
+    # the gradients are 255x larger and L-BFGS' strong-Wolfe line search can leap to a far, flat point
+    # and stall there (seen on tubingen x starry_night at 384 px).
     generator = torch.Generator(device="cpu").manual_seed(config.seed)
-    if config.init == "content":
-        x = content.clone()
-    else:
-        x = torch.rand(content.shape, generator=generator).to(device)
-    x.requires_grad_(True)
+    start = content if config.init == "content" else torch.rand(content.shape, generator=generator).to(device)
+    param = (start * pixels.MAX_U8).requires_grad_(True)
 
     step = 0
     last: dict[str, float] = {}
 
     def objective() -> torch.Tensor:
+        x = param / pixels.MAX_U8
         feats = vgg(x, layers)
         c = losses.content_loss(feats[losses.CONTENT_LAYER], content_target)
         s = losses.style_loss({k: losses.gram_matrix(feats[k]) for k in losses.STYLE_LAYERS}, style_targets)
@@ -105,9 +106,9 @@ def stylize_gatys(
         return total
 
     if config.optimizer == "lbfgs":
-        optimizer = torch.optim.LBFGS([x], lr=1.0, max_iter=1, line_search_fn="strong_wolfe", history_size=50)
+        optimizer = torch.optim.LBFGS([param], lr=1.0, max_iter=1, line_search_fn="strong_wolfe", history_size=50)
     else:
-        optimizer = torch.optim.Adam([x], lr=config.adam_lr)
+        optimizer = torch.optim.Adam([param], lr=config.adam_lr)
 
     def closure() -> torch.Tensor:
         optimizer.zero_grad(set_to_none=True)
@@ -120,11 +121,11 @@ def stylize_gatys(
         if config.optimizer == "adam":
             # Not for L-BFGS: clamping between its steps breaks its curvature history and stalls it.
             with torch.no_grad():
-                x.clamp_(0.0, 1.0)
+                param.clamp_(0.0, pixels.MAX_U8)
         if on_step is not None:
             on_step(step, dict(last))
 
-    result = x.detach()
+    result = (param.detach() / pixels.MAX_U8).clamp(0.0, 1.0)
     if config.preserve_color:
         result = pixels.keep_colors(result, original)
     return pixels.to_image(result)

@@ -1,0 +1,323 @@
+"""Training a style network: Johnson et al. 2016 perceptual-loss training, resumable, CLI- and GUI-driven.
+
+``Trainer(config, on_step=..., on_preview=..., should_stop=...).run()`` is the one training loop; the CLI
+and the app's training dialog only build a ``TrainConfig`` and pass callbacks. Under ``torchrun`` the
+same loop runs data-parallel (DistributedDataParallel, NCCL on GPUs, gloo on CPUs); rank 0 writes files.
+"""
+from __future__ import annotations
+
+import csv
+import dataclasses
+import logging
+import math
+import os
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+
+from . import losses, pixels
+from .device import select_device
+from .errors import InputError, ModelLoadError, OutputExistsError, TrainingError
+from .dataset import PhotoCache
+from .images import atomic_output, read_image, resize_max_side, write_image
+from .plot import plot_losses
+from .styles import SUFFIX, StyleInfo, save_style, user_style_dir
+from .transformer_net import TransformerNet
+from .vgg import load_vgg
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT_VERSION = 1
+LOSS_NAMES = ("total", "content", "style", "tv")
+
+
+@dataclass
+class TrainConfig:
+    """One training job. Defaults follow Johnson et al. 2016: content relu2_2, style relu1_2..relu4_3,
+    Adam 1e-3, batch 4, 256 px crops, 40k iterations. The loss weights are in ``losses.py`` conventions."""
+
+    style_image: Path
+    dataset: Path
+    name: str
+    out: Path | None = None
+    run_dir: Path | None = None
+    iterations: int = 40_000
+    batch_size: int = 4
+    image_size: int = 256
+    style_size: int | None = None
+    content_weight: float = 1.0
+    style_weight: float = 5e-5
+    tv_weight: float = 0.0
+    lr: float = 1e-3
+    width: float = 1.0
+    device: str = "auto"
+    vgg_weights: Path | None = None
+    seed: int = 0
+    checkpoint_every: int = 500
+    preview_every: int = 500
+    log_every: int = 20
+    preview_image: Path | None = None
+    overwrite: bool = False
+    # What the style file will say about its painting.
+    title: str = ""
+    artist: str = ""
+    year: str = ""
+    rights: str = ""
+
+    def __post_init__(self) -> None:
+        for name in ("style_image", "dataset", "out", "run_dir", "vgg_weights", "preview_image"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, Path):
+                setattr(self, name, Path(value))
+        if self.iterations < 1 or self.batch_size < 1 or self.image_size < 16:
+            raise ValueError("iterations and batch size must be positive and the image size at least 16")
+
+    @property
+    def output_path(self) -> Path:
+        return self.out or user_style_dir() / f"{self.name}{SUFFIX}"
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        return self.run_dir or Path("runs") / self.name
+
+    def recipe(self) -> dict:
+        """The settings that decide what the network learns (saved in the style file)."""
+        keys = ("iterations", "batch_size", "image_size", "style_size", "content_weight", "style_weight",
+                "tv_weight", "lr", "width", "seed")
+        return {k: getattr(self, k) for k in keys} | {"style_image": self.style_image.name, "dataset": self.dataset.name}
+
+    def to_dict(self) -> dict:
+        return {k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(self).items()}
+
+
+@dataclass
+class StepReport:
+    iteration: int
+    iterations: int
+    losses: dict[str, float]
+    seconds: float
+    iterations_per_second: float
+
+
+@dataclass
+class TrainResult:
+    style_path: Path | None
+    iteration: int
+    stopped: bool
+    skipped_images: list[Path] = field(default_factory=list)
+
+
+def _distributed() -> tuple[int, int]:
+    """(rank, world size) under torchrun, else (0, 1); starts the process group once."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world == 1:
+        return 0, 1
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    return dist.get_rank(), world
+
+
+class Trainer:
+    def __init__(
+        self,
+        config: TrainConfig,
+        *,
+        on_step: Callable[[StepReport], None] | None = None,
+        on_preview: Callable[[int, np.ndarray], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
+        resume: bool = False,
+    ):
+        self.config = config
+        self.on_step = on_step
+        self.on_preview = on_preview
+        self.should_stop = should_stop or (lambda: False)
+        self.resume = resume
+        self.rank, self.world = _distributed()
+        if self.world > 1 and torch.cuda.is_available():
+            self.device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+            torch.cuda.set_device(self.device)
+        else:
+            self.device = select_device(config.device)
+        # bf16 autocast on GPUs: Grams stay fp32 (losses.gram_matrix), the rest runs on tensor cores.
+        self.amp = self.device.type == "cuda"
+        self.memory_format = torch.channels_last if self.device.type == "cuda" else torch.contiguous_format
+
+    # -- files -----------------------------------------------------------------------------------------
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.config.checkpoint_dir / "checkpoint.pt"
+
+    def _save_checkpoint(self, iteration: int) -> None:
+        if self.rank != 0:
+            return
+        state = {
+            "version": CHECKPOINT_VERSION,
+            "iteration": iteration,
+            "model": self._bare_model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "sampler_rng": self.generator.get_state(),
+            "torch_rng": torch.get_rng_state(),
+            "config": self.config.to_dict(),
+            "elapsed": self.elapsed,
+        }
+        self.config.checkpoint_dir.mkdir(parents=True, exist_ok=True)
+        with atomic_output(self.checkpoint_path, overwrite=True) as tmp:
+            torch.save(state, tmp)
+
+    def _load_checkpoint(self) -> int:
+        path = self.checkpoint_path
+        if not path.is_file():
+            raise InputError(f"nothing to resume: {path} does not exist; start without --resume", path)
+        try:
+            state = torch.load(path, map_location=self.device, weights_only=True)
+        except Exception as exc:
+            raise ModelLoadError(f"checkpoint {path} is unreadable ({exc}); delete it and start again", path) from exc
+        if state.get("version") != CHECKPOINT_VERSION:
+            raise ModelLoadError(f"checkpoint {path} has version {state.get('version')}; start a new run", path)
+        saved = state["config"]
+        for key in ("width", "image_size", "batch_size"):
+            if saved.get(key) != getattr(self.config, key):
+                raise InputError(
+                    f"checkpoint {path} was trained with {key}={saved.get(key)}, not {getattr(self.config, key)}; "
+                    "use the same settings to resume or another --run-dir to start again", path
+                )
+        self._bare_model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.generator.set_state(state["sampler_rng"].cpu())
+        torch.set_rng_state(state["torch_rng"].cpu())
+        self.elapsed = float(state.get("elapsed", 0.0))
+        return int(state["iteration"])
+
+    def _history_writer(self, start: int):
+        path = self.config.checkpoint_dir / "losses.csv"
+        if start == 0 or not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with path.open("w", newline="") as f:
+                csv.writer(f).writerow(("iteration", *LOSS_NAMES, "seconds"))
+        else:  # drop rows logged after the checkpoint we resume from
+            with path.open(newline="") as f:
+                rows = [r for r in csv.reader(f)]
+            with path.open("w", newline="") as f:
+                csv.writer(f).writerows([rows[0]] + [r for r in rows[1:] if int(r[0]) <= start])
+        return path
+
+    def _append_history(self, path: Path, iteration: int, values: dict[str, float]) -> None:
+        with path.open("a", newline="") as f:
+            csv.writer(f).writerow((iteration, *(f"{values[k]:.6g}" for k in LOSS_NAMES), f"{self.elapsed:.1f}"))
+
+    # -- preview ---------------------------------------------------------------------------------------
+    def _preview(self, iteration: int, image: torch.Tensor) -> None:
+        model = self._bare_model
+        model.eval()
+        with torch.no_grad():
+            out = pixels.to_image(model(image).float().clamp(0, 1))
+        model.train()
+        write_image(self.config.checkpoint_dir / "previews" / f"iter_{iteration:06d}.jpg", out, overwrite=True)
+        if self.on_preview:
+            self.on_preview(iteration, out)
+
+    # -- the loop --------------------------------------------------------------------------------------
+    def run(self) -> TrainResult:
+        cfg = self.config
+        if self.rank == 0 and not self.resume and cfg.output_path.exists() and not cfg.overwrite:
+            raise OutputExistsError(cfg.output_path)
+        style_photo = read_image(cfg.style_image)
+        torch.manual_seed(cfg.seed)
+        self.generator = torch.Generator().manual_seed(cfg.seed + self.rank)
+        data = PhotoCache(cfg.dataset, cfg.image_size, "cpu")
+        if self.rank == 0 and data.skipped:
+            log.warning("skipped %d unreadable image(s) in %s", len(data.skipped), cfg.dataset)
+        vgg = load_vgg(cfg.vgg_weights, self.device).to(memory_format=self.memory_format)
+
+        model = TransformerNet(cfg.width).to(self.device, memory_format=self.memory_format)
+        self._bare_model = model
+        self.optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+        self.elapsed = 0.0
+        start = self._load_checkpoint() if self.resume else 0
+        train_model = model
+        if self.world > 1:
+            train_model = torch.nn.parallel.DistributedDataParallel(
+                model, device_ids=[self.device.index] if self.device.type == "cuda" else None
+            )
+
+        style_side = cfg.style_size or cfg.image_size
+        style = pixels.to_tensor(resize_max_side(style_photo, style_side), self.device)
+        with torch.no_grad(), torch.autocast(self.device.type, torch.bfloat16, enabled=self.amp):
+            style_grams = {k: losses.gram_matrix(v) for k, v in vgg(style, losses.STYLE_LAYERS).items()}
+        layers = set(losses.STYLE_LAYERS) | {losses.CONTENT_LAYER}
+
+        preview_source = read_image(cfg.preview_image) if cfg.preview_image else data.images[0].permute(1, 2, 0).flip(-1).numpy()
+        preview = pixels.to_tensor(resize_max_side(preview_source, 2 * cfg.image_size), self.device)
+        history = self._history_writer(start) if self.rank == 0 else None
+
+        running = torch.zeros(len(LOSS_NAMES), device=self.device)
+        count = 0
+        iteration = start
+        stopped = False
+        t0 = time.perf_counter()
+        elapsed0 = self.elapsed
+        model.train()
+        try:
+            while iteration < cfg.iterations:
+                if self.should_stop():
+                    stopped = True
+                    break
+                x = pixels.uint8_to_unit(data.sample(cfg.batch_size, self.generator).to(self.device, non_blocking=True))
+                x = x.contiguous(memory_format=self.memory_format)
+                with torch.autocast(self.device.type, torch.bfloat16, enabled=self.amp):
+                    y = train_model(x)
+                    with torch.no_grad():
+                        target = vgg(x, [losses.CONTENT_LAYER])[losses.CONTENT_LAYER]
+                    feats = vgg(y, layers)
+                    c = losses.content_loss(feats[losses.CONTENT_LAYER], target)
+                    s = losses.style_loss({k: losses.gram_matrix(feats[k]) for k in losses.STYLE_LAYERS}, style_grams)
+                    tv = losses.tv_loss(y.float())
+                    total = cfg.content_weight * c + cfg.style_weight * s + cfg.tv_weight * tv
+                self.optimizer.zero_grad(set_to_none=True)
+                total.backward()
+                self.optimizer.step()
+                iteration += 1
+                running += torch.stack([total.detach(), c.detach(), s.detach(), tv.detach()]).float()
+                count += 1
+                self.elapsed = elapsed0 + time.perf_counter() - t0
+
+                if count == cfg.log_every or iteration == cfg.iterations:
+                    values = dict(zip(LOSS_NAMES, (running / count).tolist()))  # the only host sync
+                    if not math.isfinite(values["total"]):
+                        raise TrainingError("training diverged (loss is not finite); lower --lr or --style-weight")
+                    running.zero_()
+                    count = 0
+                    if history is not None:
+                        self._append_history(history, iteration, values)
+                    if self.on_step and self.rank == 0:
+                        rate = (iteration - start) / max(self.elapsed - elapsed0, 1e-9)
+                        self.on_step(StepReport(iteration, cfg.iterations, values, self.elapsed, rate))
+                if self.rank == 0 and iteration % cfg.preview_every == 0:
+                    self._preview(iteration, preview)
+                if iteration % cfg.checkpoint_every == 0:
+                    self._save_checkpoint(iteration)
+        except KeyboardInterrupt:
+            self._save_checkpoint(iteration)
+            raise
+        self._save_checkpoint(iteration)
+        if self.rank == 0 and history is not None:
+            plot_losses(history, self.config.checkpoint_dir / "losses.png")
+        if stopped or self.rank != 0:
+            return TrainResult(None, iteration, stopped, data.skipped)
+        self._preview(iteration, preview)
+        info = StyleInfo(
+            name=cfg.name, title=cfg.title, artist=cfg.artist, year=cfg.year, rights=cfg.rights,
+            iterations=iteration, recipe=cfg.recipe(),
+            training={"seconds": round(self.elapsed), "device": str(self.device), "processes": self.world,
+                      "machine": f"{platform.machine()} {os.cpu_count()} CPU(s)"
+                      + (f", {torch.cuda.get_device_name(self.device)}" if self.device.type == "cuda" else "")},
+        )
+        model.eval()
+        path = save_style(cfg.output_path, model.cpu(), info, overwrite=cfg.overwrite or self.resume)
+        return TrainResult(path, iteration, False, data.skipped)

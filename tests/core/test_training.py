@@ -1,0 +1,130 @@
+import csv
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from nstvideo.core.dataset import PhotoCache
+from nstvideo.core.errors import DatasetError
+from nstvideo.core.styles import load_style
+from nstvideo.core.stylize import Stylizer
+from nstvideo.core.device import inference_runtime
+from nstvideo.core.training import TrainConfig, Trainer
+
+
+@pytest.fixture(scope="module")
+def photos(data_dir, tmp_path_factory) -> Path:
+    """24 real training photos from ../shared/data/train, in nested folders (the search is recursive)."""
+    folder = tmp_path_factory.mktemp("photos")
+    for i, src in enumerate(sorted((data_dir / "train").glob("*.jpg"))[:24]):
+        sub = folder / f"part{i % 2}"
+        sub.mkdir(exist_ok=True)
+        shutil.copy(src, sub / src.name)
+    return folder
+
+
+def small_config(tmp_path, photos, data_dir, vgg_file, **kw) -> TrainConfig:
+    base = dict(
+        style_image=data_dir / "styles" / "picasso_selfportrait_1907.jpg", dataset=photos, name="tiny",
+        out=tmp_path / "tiny.safetensors", run_dir=tmp_path / "run", iterations=30, batch_size=2, image_size=64,
+        width=0.25, vgg_weights=vgg_file, device="cpu", checkpoint_every=10, preview_every=15, log_every=5,
+        style_weight=5e-5,
+    )
+    return TrainConfig(**{**base, **kw})
+
+
+def history(run_dir: Path) -> list[dict]:
+    with (run_dir / "losses.csv").open() as f:
+        return list(csv.DictReader(f))
+
+
+def test_training_lowers_the_loss_and_writes_a_usable_style(tmp_path, photos, data_dir, vgg_file, photo):
+    previews = []
+    config = small_config(tmp_path, photos, data_dir, vgg_file)
+    result = Trainer(config, on_preview=lambda i, im: previews.append(i)).run()
+    rows = history(config.run_dir)
+    assert [int(r["iteration"]) for r in rows] == [5, 10, 15, 20, 25, 30]
+    assert float(rows[-1]["total"]) < 0.7 * float(rows[0]["total"]), rows
+    assert previews == [15, 30, 30]
+    assert (config.run_dir / "losses.png").exists() and (config.run_dir / "previews" / "iter_000015.jpg").exists()
+    model, info = load_style(result.style_path)
+    assert info.name == "tiny" and info.iterations == 30 and info.recipe["image_size"] == 64
+    assert info.training["seconds"] >= 0
+    out = Stylizer(model, inference_runtime("cpu"), info).stylize_image(photo)
+    assert out.shape == photo.shape and out.std() > 5
+
+
+def test_resume_continues_exactly_where_it_stopped(tmp_path, photos, data_dir, vgg_file):
+    straight = small_config(tmp_path / "a", photos, data_dir, vgg_file, iterations=20)
+    Trainer(straight).run()
+
+    halves = small_config(tmp_path / "b", photos, data_dir, vgg_file, iterations=20)
+    seen = []
+    stop_after_10 = Trainer(halves, on_step=lambda r: seen.append(r.iteration), should_stop=lambda: 10 in seen)
+    result = stop_after_10.run()
+    assert result.stopped and result.iteration == 10 and result.style_path is None
+    assert not halves.out.exists()
+    resumed = Trainer(halves, resume=True).run()
+    assert resumed.iteration == 20
+
+    a = torch.load(straight.run_dir / "checkpoint.pt", weights_only=True)
+    b = torch.load(halves.run_dir / "checkpoint.pt", weights_only=True)
+    assert a["iteration"] == b["iteration"] == 20
+    for key in a["model"]:
+        torch.testing.assert_close(a["model"][key], b["model"][key], rtol=1e-5, atol=1e-6)
+    assert a["optimizer"]["state"][0]["step"] == b["optimizer"]["state"][0]["step"] == 20
+    assert [r["iteration"] for r in history(halves.run_dir)] == ["5", "10", "15", "20"]
+
+
+def test_unreadable_images_are_skipped_and_counted_empty_folders_refused(tmp_path, photos):
+    folder = tmp_path / "mixed"
+    shutil.copytree(photos, folder)
+    (folder / "broken.jpg").write_bytes(b"\xff\xd8\xff not really a jpeg")
+    cache = PhotoCache(folder, 64)
+    assert len(cache) == 24 and [p.name for p in cache.skipped] == ["broken.jpg"]
+    batch = cache.sample(3, torch.Generator().manual_seed(0))
+    assert batch.shape == (3, 3, 64, 64) and batch.dtype == torch.uint8
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DatasetError, match="has 0 readable image"):
+        PhotoCache(tmp_path / "empty", 64)
+    with pytest.raises(DatasetError, match="does not exist"):
+        PhotoCache(tmp_path / "absent", 64)
+
+
+def test_recipe_file_and_cli(tmp_path, photos, data_dir, vgg_file):
+    recipe = tmp_path / "tiny.toml"
+    recipe.write_text(
+        f'style_image = "{data_dir / "styles" / "starry_night.jpg"}"\n'
+        f'dataset = "{photos}"\nname = "recipe_tiny"\niterations = 4\nbatch_size = 1\nimage_size = 48\n'
+        "width = 0.25\ncheckpoint_every = 2\npreview_every = 100\nlog_every = 2\n"
+    )
+    from nstvideo.cli import main
+    out = tmp_path / "r.safetensors"
+    code = main(["train", "--recipe", str(recipe), "--out", str(out), "--run-dir", str(tmp_path / "r"),
+                 "--vgg-weights", str(vgg_file), "--device", "cpu"])
+    assert code == 0 and load_style(out)[1].iterations == 4
+    assert main(["train", "--recipe", str(tmp_path / "none.toml")]) == 1
+    bad = tmp_path / "bad.toml"
+    bad.write_text('stlye_weight = 1\n')
+    assert main(["train", "--recipe", str(bad)]) == 1
+
+
+@pytest.mark.slow
+def test_distributed_data_parallel_with_two_gloo_processes(tmp_path, photos, data_dir, vgg_file):
+    out = tmp_path / "ddp.safetensors"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29517",
+         "-m", "nstvideo", "train", "--style-image", str(data_dir / "styles" / "udnie.jpg"), "--dataset", str(photos),
+         "--name", "ddp", "--out", str(out), "--run-dir", str(tmp_path / "run"), "--iterations", "4",
+         "--batch-size", "1", "--image-size", "48", "--width", "0.25", "--vgg-weights", str(vgg_file),
+         "--device", "cpu", "--checkpoint-every", "2", "--preview-every", "100"],
+        capture_output=True, text=True, timeout=600, env=env,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert load_style(out)[1].training["processes"] == 2
+    assert len(list(tmp_path.glob("*.safetensors"))) == 1
