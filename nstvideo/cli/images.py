@@ -43,7 +43,7 @@ def cmd_gatys(args: argparse.Namespace) -> int:
 def cmd_stylize(args: argparse.Namespace) -> int:
     config = StylizeConfig(
         inputs=tuple(args.images), style=args.style, out_dir=args.output, max_side=args.max_side,
-        options=StyleOptions(strength=args.strength, preserve_color=args.preserve_color),
+        options=StyleOptions(strength=args.strength, preserve_color=args.preserve_color, brush=args.brush),
         device=args.device, overwrite=args.overwrite,
     )
     with tqdm(total=len(config.inputs), desc="stylize", unit="image", delay=1.0) as bar:

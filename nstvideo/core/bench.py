@@ -1,0 +1,83 @@
+"""Measured speed of inference and of a training step, for BENCHMARKS.md (``nstvideo bench``)."""
+from __future__ import annotations
+
+import os
+import platform
+import time
+from dataclasses import dataclass
+
+import torch
+
+from . import losses
+from .device import Runtime
+from .transformer_net import TransformerNet
+from .vgg import VGG16Features
+
+
+@dataclass(frozen=True)
+class BenchResult:
+    what: str
+    setting: str
+    per_second: float
+    unit: str
+
+
+def machine_description(runtime: Runtime) -> str:
+    gpu = f", {torch.cuda.get_device_name(runtime.device)}" if runtime.device.type == "cuda" else ""
+    return (f"{platform.machine()}, {os.cpu_count()} CPU(s), torch {torch.__version__}, "
+            f"{torch.get_num_threads()} threads, {runtime}{gpu}")
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _timed(fn, device: torch.device, warmup: int, repeats: int) -> float:
+    """Seconds per call, after warm-up calls (cuDNN autotuning, allocator growth)."""
+    for _ in range(warmup):
+        fn()
+    _sync(device)
+    t0 = time.perf_counter()
+    for _ in range(repeats):
+        fn()
+    _sync(device)
+    return (time.perf_counter() - t0) / repeats
+
+
+@torch.inference_mode()
+def bench_inference(runtime: Runtime, width: float, height: int, frame_width: int, batch: int = 1,
+                    repeats: int = 5) -> BenchResult:
+    """Frames per second of the bare network (no decoding or colour conversion)."""
+    model = TransformerNet(width).to(runtime.device, runtime.dtype, memory_format=runtime.memory_format).eval()
+    x = torch.rand(batch, 3, height, frame_width, device=runtime.device, dtype=runtime.dtype)
+    x = x.contiguous(memory_format=runtime.memory_format)
+    seconds = _timed(lambda: model(x), runtime.device, warmup=2, repeats=repeats)
+    return BenchResult("inference", f"width {width:g}, {frame_width}x{height}, batch {batch}", batch / seconds, "frames/s")
+
+
+def bench_training_step(vgg: VGG16Features, runtime: Runtime, width: float, image_size: int, batch: int = 4,
+                        repeats: int = 5) -> BenchResult:
+    """Training iterations per second: the same forward/backward/step as ``training.Trainer``."""
+    device = runtime.device
+    model = TransformerNet(width).to(device).train()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    x = torch.rand(batch, 3, image_size, image_size, device=device)
+    grams = {k: losses.gram_matrix(v) for k, v in vgg(x[:1], losses.STYLE_LAYERS).items()}
+    layers = set(losses.STYLE_LAYERS) | {losses.CONTENT_LAYER}
+    amp = device.type == "cuda"
+
+    def step() -> None:
+        with torch.autocast(device.type, torch.bfloat16, enabled=amp):
+            y = model(x)
+            with torch.no_grad():
+                target = vgg(x, [losses.CONTENT_LAYER])[losses.CONTENT_LAYER]
+            f = vgg(y, layers)
+            loss = losses.content_loss(f[losses.CONTENT_LAYER], target) + 1e-4 * losses.style_loss(
+                {k: losses.gram_matrix(f[k]) for k in losses.STYLE_LAYERS}, grams)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+    seconds = _timed(step, device, warmup=2, repeats=repeats)
+    return BenchResult("training", f"width {width:g}, {image_size} px, batch {batch}", 1 / seconds, "it/s")
