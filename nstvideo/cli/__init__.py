@@ -10,9 +10,9 @@ import logging
 import sys
 
 from ..core.errors import NstVideoError
-from . import images
+from . import bench, images, train, video
 
-COMMAND_MODULES = (images,)
+COMMAND_MODULES = (images, train, video, bench)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -24,7 +24,8 @@ class GatysConfig:
     """Weights are tuned for the Caffe VGG16 weights and the loss conventions of ``losses.py``.
 
     ``style_weight`` 5e-5 at 256-512 px keeps the subject and takes the painting's palette and strokes;
-    2e-4 already paints over it (looked at on ../shared/data; L-BFGS moves far in its first steps).
+    1e-4 paints over japanese_garden's temple, while tubingen x starry_night takes more style before it
+    loses its houses (looked at on ../shared/data at 256 and 384 px).
     """
 
     size: int = 512
@@ -84,9 +85,9 @@ def stylize_gatys(
         style_feats = vgg(style, losses.STYLE_LAYERS)
         style_targets = {k: losses.gram_matrix(v) for k, v in style_feats.items()}
 
-    # The optimiser works in 0..255 pixel units, as the Caffe/Torch implementations did: in [0, 1] units
-    # the gradients are 255x larger and L-BFGS' strong-Wolfe line search can leap to a far, flat point
-    # and stall there (seen on tubingen x starry_night at 384 px).
+    # The optimiser works in 0..255 pixel units with L-BFGS' plain unit step, as jcjohnson/neural-style
+    # did. torch's strong-Wolfe line search extrapolates up to 10x per trial and, on tubingen x
+    # starry_night, leapt to a far point where VGG's ReLUs are dead and stalled there for good.
     generator = torch.Generator(device="cpu").manual_seed(config.seed)
     start = content if config.init == "content" else torch.rand(content.shape, generator=generator).to(device)
     param = (start * pixels.MAX_U8).requires_grad_(True)
@@ -106,7 +107,7 @@ def stylize_gatys(
         return total
 
     if config.optimizer == "lbfgs":
-        optimizer = torch.optim.LBFGS([param], lr=1.0, max_iter=1, line_search_fn="strong_wolfe", history_size=50)
+        optimizer = torch.optim.LBFGS([param], lr=1.0, max_iter=1, history_size=50)
     else:
         optimizer = torch.optim.Adam([param], lr=config.adam_lr)
 

@@ -14,8 +14,8 @@ def test_strength_zero_returns_the_photo_and_sizes_are_kept(random_style, photo)
 
 
 def test_large_images_are_tiled_with_invisible_seams(random_style, data_dir):
-    from conftest import read
-    image = read(data_dir / "content" / "tubingen.jpg", 700)  # 700x525
+    from nstvideo.core.images import read_image, resize_max_side
+    image = resize_max_side(read_image(data_dir / "content" / "tubingen.jpg"), 700)  # 700x525
     model, info = load_style(random_style)
     whole = Stylizer(model, inference_runtime("cpu"), info)
     tiled = Stylizer(model, inference_runtime("cpu"), info, max_pixels=100_000)

@@ -1,0 +1,88 @@
+"""Video files: convert."""
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import fields
+from pathlib import Path
+
+from tqdm import tqdm
+
+from ..core.errors import NstVideoError
+from ..core.stylize import StyleOptions
+from ..video.convert import ConvertConfig, convert_files
+from ..video.writer import VIDEO_SUFFIXES, X264_PRESETS
+from .common import add_device, add_style_options, positive_int
+
+
+def crf_value(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 51:
+        raise argparse.ArgumentTypeError(f"must be between 0 (lossless) and 51, got {text}")
+    return value
+
+
+def style_options(args: argparse.Namespace) -> StyleOptions:
+    """The StyleOptions that ``add_style_options`` collected: every field with a same-named argument."""
+    return StyleOptions(**{f.name: getattr(args, f.name) for f in fields(StyleOptions) if hasattr(args, f.name)})
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    if args.output is not None and len(args.videos) > 1:
+        args.parser.error(f"--output names one file but {len(args.videos)} videos were given; use -o OUTDIR")
+    config = ConvertConfig(
+        inputs=tuple(args.videos), style=args.style, output=args.output, out_dir=args.out_dir,
+        max_side=args.max_side, crf=args.crf, preset=args.preset,
+        options=style_options(args),
+        device=args.device, batch_size=args.batch_size, overwrite=args.overwrite,
+    )
+    many = len(config.inputs) > 1
+    overall = tqdm(total=len(config.inputs), desc="videos", unit="video", position=0, disable=not many)
+    current: list[tqdm] = []
+
+    def on_start(source: Path, frames: int | None) -> None:
+        current.append(tqdm(total=frames, desc=source.name, unit="frame", position=1 if many else 0, leave=False))
+
+    def on_frames(n: int) -> None:
+        current[-1].update(n)
+
+    def on_done(source: Path, result: Path | NstVideoError) -> None:
+        current.pop().close()
+        overall.update(1)
+        if isinstance(result, NstVideoError):
+            tqdm.write(f"error: {result}", file=sys.stderr)
+        else:
+            tqdm.write(str(result))
+
+    try:
+        summary = convert_files(config, on_start=on_start, on_frames=on_frames, on_done=on_done)
+    finally:
+        for bar in current:
+            bar.close()
+        overall.close()
+    if summary.failed:
+        print(f"error: {len(summary.failed)} of {len(config.inputs)} videos failed:", file=sys.stderr)
+        for source, error in summary.failed.items():
+            print(f"  {source}: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("convert", help="stylize video files (H.264 MP4, audio kept)")
+    p.add_argument("videos", type=Path, nargs="+", metavar="IN")
+    target = p.add_mutually_exclusive_group(required=True)
+    target.add_argument("--output", type=Path, metavar="FILE",
+                        help=f"the output file, for a single input ({', '.join(VIDEO_SUFFIXES)})")
+    target.add_argument("-o", "--out-dir", type=Path, metavar="OUTDIR",
+                        help="output folder; each result is named <input>_<style>.mp4")
+    p.add_argument("--style", required=True, help="a style name (see 'nstvideo styles') or a .safetensors path")
+    p.add_argument("--max-side", type=positive_int, default=None, help="shrink frames so the longer side is at most N")
+    p.add_argument("--crf", type=crf_value, default=18, help="H.264 quality, 0 (lossless) .. 51 (worst); default 18")
+    p.add_argument("--preset", choices=X264_PRESETS, default="medium", help="x264 speed/size trade-off")
+    p.add_argument("--batch-size", type=positive_int, default=4, help="frames per network call (default 4)")
+    p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    add_style_options(p)
+    add_device(p)
+    p.set_defaults(func=cmd_convert, parser=p)
+

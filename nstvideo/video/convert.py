@@ -1,0 +1,266 @@
+"""The ``convert`` job: video files in, stylized H.264 MP4s out, audio kept.
+
+Streaming: PyAV demuxes packets one at a time; video frames are stylized in batches of ``batch_size``
+and encoded straight away; audio packets go to the output as they come. Memory therefore depends on the
+frame size and the batch, never on the length of the video.
+
+What is kept: every decoded frame with its own pts (the source's time base is reused, so variable frame
+rates survive exactly), the rotation metadata, and the first audio stream (copied when the output
+container plays it, else re-encoded to AAC). What is not: other audio tracks, subtitles, chapters.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+from ..core.errors import DecodeError, InputError, NstVideoError, OutputExistsError
+from ..core.images import resize_max_side
+from ..core.stylize import StyleOptions, Stylizer
+from .frame import Frame
+from .writer import VideoWriter
+
+log = logging.getLogger(__name__)
+
+OUTPUT_SUFFIX = ".mp4"
+MAX_RATE_HINT = 1000
+
+
+@dataclass(frozen=True)
+class ConvertConfig:
+    """One ``convert`` job. Exactly one of ``output`` (a file, one input only) and ``out_dir``."""
+
+    inputs: tuple[Path, ...]
+    style: str | Path
+    output: Path | None = None
+    out_dir: Path | None = None
+    max_side: int | None = None
+    crf: int = 18
+    preset: str = "medium"
+    options: StyleOptions = field(default_factory=StyleOptions)
+    device: str = "auto"
+    batch_size: int = 4
+    overwrite: bool = False
+
+    def __post_init__(self) -> None:
+        if (self.output is None) == (self.out_dir is None):
+            raise ValueError("give exactly one of output (a file) and out_dir (a folder)")
+        if self.output is not None and len(self.inputs) != 1:
+            raise ValueError(f"output names one file but there are {len(self.inputs)} inputs; use out_dir")
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {self.batch_size}")
+
+    def output_for(self, source: Path, style_name: str) -> Path:
+        if self.output is not None:
+            return self.output
+        return self.out_dir / f"{source.stem}_{style_name}{OUTPUT_SUFFIX}"
+
+
+@dataclass
+class ConvertSummary:
+    """What ``convert_files`` did: outputs by input, errors by input, and whether it was stopped early."""
+
+    written: dict[Path, Path] = field(default_factory=dict)
+    failed: dict[Path, NstVideoError] = field(default_factory=dict)
+    cancelled: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.cancelled
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What ``probe`` learns from a video file before converting it."""
+
+    width: int
+    height: int
+    time_base: Fraction
+    frames: int | None  # as the container declares it; None when unknown
+    rate_hint: Fraction | None  # the declared rate when plausible; never used for timestamps
+    rotation: int  # display rotation, degrees counter-clockwise
+    audio_codec: str | None
+
+
+class Cancelled(Exception):
+    """Raised inside ``convert_file`` when ``should_stop()`` said so; ``convert_files`` catches it."""
+
+
+def _open(path: Path) -> av.container.InputContainer:
+    if not path.exists():
+        raise InputError(f"{path} does not exist; check the path", path)
+    if path.is_dir():
+        raise InputError(f"{path} is a folder; name a video file", path)
+    try:
+        return av.open(str(path))
+    except av.FFmpegError as exc:
+        raise DecodeError(f"{path} is not a video file FFmpeg can read ({exc.strerror}); check the file", path) from exc
+
+
+def _video_stream(container: av.container.InputContainer, path: Path) -> av.video.stream.VideoStream:
+    if not container.streams.video:
+        raise DecodeError(f"{path} has no video stream; convert takes video files", path)
+    return container.streams.video[0]
+
+
+def _decode_error(path: Path, exc: Exception) -> DecodeError:
+    detail = getattr(exc, "strerror", None) or exc
+    return DecodeError(f"{path} is corrupt or truncated ({detail}); re-encode or re-download it", path)
+
+
+def probe(path: str | Path) -> VideoInfo:
+    """Open ``path`` and decode its first frame; raises ``InputError`` / ``DecodeError`` when it is no video."""
+    path = Path(path)
+    with _open(path) as container:
+        stream = _video_stream(container, path)
+        try:
+            first = next(container.decode(stream), None)
+        except av.FFmpegError as exc:
+            raise _decode_error(path, exc) from exc
+        if first is None:
+            raise DecodeError(f"{path} has a video stream but no frame could be decoded; check the file", path)
+        _check_complete(path, stream)
+        rate = stream.guessed_rate or stream.average_rate
+        audio = container.streams.audio[0].codec_context.name if container.streams.audio else None
+        return VideoInfo(
+            width=first.width, height=first.height, time_base=stream.time_base, frames=stream.frames or None,
+            rate_hint=rate if rate and 0 < rate <= MAX_RATE_HINT else None,
+            rotation=round(first.rotation or 0), audio_codec=audio,
+        )
+
+
+def _check_complete(path: Path, stream: av.video.stream.VideoStream) -> None:
+    """Fail at once when the container's index points past the end of the file (a cut-off download).
+
+    Only containers with an index up front (MP4/MOV with the moov first, MKV with cues) can be checked
+    here; ``convert_file`` also counts the packets it actually got.
+    """
+    ends = [entry.pos + entry.size for entry in stream.index_entries if entry.pos >= 0]
+    if ends and max(ends) > path.stat().st_size:
+        raise DecodeError(f"{path} is truncated: its index points past the end of the file; "
+                          "re-download or re-export it", path)
+
+
+def output_size(width: int, height: int, max_side: int | None) -> tuple[int, int]:
+    """(width, height) of the stylized frames: shrunk like ``resize_max_side`` does it, never enlarged."""
+    h, w = resize_max_side(np.zeros((height, width, 1), np.uint8), max_side).shape[:2]
+    return w, h
+
+
+def convert_file(source: str | Path, target: str | Path, stylizer: Stylizer, config: ConvertConfig, *,
+                 on_frames: Callable[[int], None] | None = None,
+                 should_stop: Callable[[], bool] | None = None) -> Path:
+    """Stylize one video into ``target``; nothing appears at ``target`` unless it succeeds.
+
+    ``on_frames(n)`` reports progress after each batch; ``should_stop()`` is checked before each batch
+    and raises ``Cancelled``. Raises ``InputError``/``DecodeError`` for a bad input, ``OutputExistsError``
+    when ``target`` exists and ``config.overwrite`` is off, ``EncodeError`` when writing fails.
+    """
+    source, target = Path(source), Path(target)
+    if target.exists() and not config.overwrite:
+        raise OutputExistsError(target)  # before any decoding
+    info = probe(source)
+    width, height = output_size(info.width, info.height, config.max_side)
+    with _open(source) as container:
+        video = _video_stream(container, source)
+        video.thread_type = "AUTO"
+        audio = container.streams.audio[0] if container.streams.audio else None
+        expected_packets = len(video.index_entries)
+        with VideoWriter(target, size=(width, height), crf=config.crf, preset=config.preset,
+                         time_base=video.time_base, frame_rate=info.rate_hint, rotation=info.rotation,
+                         audio=audio, overwrite=config.overwrite) as writer:
+            batch: list[Frame] = []
+
+            def flush() -> None:
+                if should_stop and should_stop():
+                    raise Cancelled
+                if not batch:
+                    return
+                images = np.stack([f.image for f in batch])
+                for frame, image in zip(batch, stylizer.stylize_images(images, config.options)):
+                    writer.write(frame.with_image(image))
+                if on_frames:
+                    on_frames(len(batch))
+                batch.clear()
+
+            decoded = packets = 0
+            previous: float | None = None
+            try:
+                for packet in container.demux([s for s in (video, audio) if s is not None]):
+                    if audio is not None and packet.stream.index == audio.index:
+                        writer.write_audio(packet)
+                        continue
+                    if packet.size:
+                        packets += 1
+                    for decoded_frame in packet.decode():
+                        timestamp = _timestamp(decoded_frame, previous, info.rate_hint)
+                        previous = timestamp
+                        image = resize_max_side(decoded_frame.to_ndarray(format="bgr24"), config.max_side)
+                        batch.append(Frame(image, timestamp, decoded))
+                        decoded += 1
+                        if len(batch) >= config.batch_size:
+                            flush()
+            except av.FFmpegError as exc:
+                raise _decode_error(source, exc) from exc
+            flush()
+            if expected_packets and packets < expected_packets:
+                raise DecodeError(f"{source} is truncated: {packets} of {expected_packets} video packets are "
+                                  "there; re-download or re-export it", source)
+            if decoded == 0:
+                raise DecodeError(f"{source}: no video frame could be decoded; check the file", source)
+    log.info("%s: %d frames -> %s", source, decoded, target)
+    return target
+
+
+def _timestamp(frame: av.VideoFrame, previous: float | None, rate: Fraction | None) -> float:
+    """pts x time_base; a frame without pts follows the previous one by one nominal frame."""
+    if frame.pts is not None:
+        return float(frame.pts * frame.time_base)
+    if previous is None:
+        return 0.0
+    return previous + float(1 / (rate or 30))
+
+
+def convert_files(config: ConvertConfig, *,
+                  on_start: Callable[[Path, int | None], None] | None = None,
+                  on_frames: Callable[[int], None] | None = None,
+                  on_done: Callable[[Path, Path | NstVideoError], None] | None = None,
+                  should_stop: Callable[[], bool] | None = None) -> ConvertSummary:
+    """Convert every input; a failed input is reported and skipped, the others are still converted.
+
+    ``on_start(source, frames or None)`` before each file, ``on_frames(n)`` while it runs, ``on_done(source,
+    output path or error)`` after it. A style that cannot be loaded raises (nothing could be converted).
+    """
+    stylizer = Stylizer.from_style(config.style, config.device)
+    summary = ConvertSummary()
+    for source in config.inputs:
+        source = Path(source)
+        if on_start:
+            on_start(source, _declared_frames(source))
+        try:
+            result: Path | NstVideoError = convert_file(
+                source, config.output_for(source, stylizer.name), stylizer, config,
+                on_frames=on_frames, should_stop=should_stop)
+            summary.written[source] = result
+        except Cancelled:
+            summary.cancelled = True
+            break
+        except NstVideoError as exc:
+            summary.failed[source] = result = exc
+        if on_done:
+            on_done(source, result)
+    return summary
+
+
+def _declared_frames(path: Path) -> int | None:
+    """The frame count the container declares, for a progress bar; None when unknown or unreadable."""
+    try:
+        with av.open(str(path)) as container:
+            return container.streams.video[0].frames or None if container.streams.video else None
+    except (av.FFmpegError, OSError):
+        return None

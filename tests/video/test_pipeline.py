@@ -1,0 +1,153 @@
+"""Capture -> inference worker -> sinks: drop policies, style changes mid-stream, errors, stopping."""
+from __future__ import annotations
+
+import threading
+import time
+
+import av
+import numpy as np
+import pytest
+
+from nstvideo.core.errors import CaptureError
+from nstvideo.core.stylize import StyleOptions
+from nstvideo.video.capture import Capture
+from nstvideo.video.frame import Frame
+from nstvideo.video.sinks import CallbackSink, CollectSink
+from nstvideo.video.worker import InferenceWorker
+
+
+class SlowStylizer:
+    """The real stylizer, plus a fixed delay per call: a worker slower than its source."""
+
+    def __init__(self, stylizer, delay: float):
+        self.stylizer, self.delay = stylizer, delay
+
+    def stylize_images(self, images, options):
+        time.sleep(self.delay)
+        return self.stylizer.stylize_images(images, options)
+
+
+def run_to_end(worker: InferenceWorker, timeout: float = 60.0) -> None:
+    worker.start()
+    assert worker.join(timeout), "the worker did not reach the end of the stream"
+
+
+def test_file_source_with_slow_worker_drops_nothing(make_clip, stylizer):
+    src = make_clip(frames=40, rate=20)
+    with av.open(str(src)) as container:
+        expected = [float(f.pts * f.time_base) for f in container.decode(video=0)]
+    sink = CollectSink()
+    with Capture(src, queue_size=4) as capture:
+        assert not capture.live
+        worker = InferenceWorker(capture, SlowStylizer(stylizer, 0.01), [sink])
+        run_to_end(worker)
+    assert worker.error is None and sink.closed.is_set()
+    assert [f.index for f in sink.frames] == list(range(40)) and capture.dropped == 0
+    assert [f.timestamp for f in sink.frames] == pytest.approx(expected, abs=1e-3)
+
+
+def test_live_source_with_slow_worker_drops_stale_frames_and_keeps_latency_bounded(make_clip, stylizer):
+    src = make_clip(frames=40, rate=40)  # played live: a 1 s "camera" at 40 fps
+    delay = 0.1
+    latencies: list[float] = []
+    frames: list[Frame] = []
+
+    def on_frame(frame: Frame) -> None:
+        latencies.append(capture.clock() - frame.timestamp)
+        frames.append(frame)
+
+    capture = Capture(src, live=True).start()
+    try:
+        worker = InferenceWorker(capture, SlowStylizer(stylizer, delay), [CallbackSink(on_frame)])
+        run_to_end(worker)
+    finally:
+        capture.stop()
+    assert worker.error is None
+    indices = [f.index for f in frames]
+    assert indices == sorted(indices) and len(indices) < 30 and capture.dropped > 0
+    # A queue that kept every frame would end about 40 * 0.1 - 1 = 3 s behind; the newest-frame slot keeps
+    # the age of what is shown to about two processing times.
+    assert max(latencies) < 4 * delay, latencies
+
+
+def test_style_and_options_change_between_frames(make_clip, stylizer):
+    src = make_clip(frames=12)
+    frames: list[Frame] = []
+    originals = CollectSink()
+
+    def on_frame(frame: Frame) -> None:
+        frames.append(frame)
+        if frame.index == 3:
+            worker.set_options(StyleOptions(strength=1.0))
+        if frame.index == 7:
+            worker.set_stylizer(None)
+
+    with Capture(src) as capture:
+        worker = InferenceWorker(capture, stylizer, [CallbackSink(on_frame)], StyleOptions(strength=0.0))
+        run_to_end(worker)
+    with Capture(src) as capture:
+        run_to_end(InferenceWorker(capture, None, [originals]))
+    same = [np.array_equal(a.image, b.image) for a, b in zip(frames, originals.frames)]
+    assert same == [True] * 4 + [False] * 4 + [True] * 4
+    assert [f.timestamp for f in frames] == [f.timestamp for f in originals.frames]
+
+
+def test_worker_error_is_reported_and_sinks_are_closed(make_clip):
+    class Broken:
+        def stylize_images(self, images, options):
+            raise RuntimeError("boom")
+
+    errors, finished = [], threading.Event()
+    sink = CollectSink()
+    with Capture(make_clip(frames=5)) as capture:
+        worker = InferenceWorker(capture, Broken(), [sink], on_error=errors.append, on_finished=finished.set)
+        run_to_end(worker)
+    assert [str(e) for e in errors] == ["boom"] and isinstance(worker.error, RuntimeError)
+    assert finished.is_set() and sink.closed.is_set() and not sink.frames
+
+
+def test_stop_mid_stream_is_prompt_and_safe_twice(make_clip):
+    capture = Capture(make_clip(frames=60), queue_size=2).start()
+    worker = InferenceWorker(capture, None, [CallbackSink(lambda f: time.sleep(0.05))]).start()
+    time.sleep(0.2)
+    started = time.monotonic()
+    worker.stop()
+    capture.stop()
+    assert time.monotonic() - started < 2
+    worker.stop()
+    capture.stop()
+    assert not worker.running and not capture.running
+    assert 0 < worker.frames_done < 60
+    assert capture.read() is None
+
+
+def test_capture_errors_are_clear(tmp_path):
+    with pytest.raises(CaptureError, match="does not exist"):
+        Capture(tmp_path / "nope.mp4").start()
+    text = tmp_path / "notes.mp4"
+    text.write_text("not a video")
+    with pytest.raises(CaptureError, match="notes.mp4"):
+        Capture(text).start()
+    with pytest.raises(CaptureError, match="camera 97"):
+        Capture(97).start()
+
+
+def test_read_times_out_instead_of_hanging(make_clip):
+    capture = Capture(make_clip(frames=2, rate=1), live=True).start()  # the second frame is due after 1 s
+    try:
+        assert capture.read(timeout=2).index == 0
+        with pytest.raises(TimeoutError):
+            capture.read(timeout=0.05)
+    finally:
+        capture.stop()
+
+
+def test_real_clip_file_capture_matches_pyav_timestamps(video_dir):
+    src = video_dir / "person_walking_room.mp4"
+    with Capture(src, max_side=64) as capture:
+        frames = list(capture)
+    with av.open(str(src)) as container:
+        expected = [float(f.pts * f.time_base) for f in container.decode(video=0)]
+    assert len(frames) == len(expected) == 100
+    assert [f.timestamp for f in frames] == pytest.approx(expected, abs=1e-3)
+    assert frames[0].image.shape == (36, 64, 3)
