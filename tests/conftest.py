@@ -13,7 +13,6 @@ SHARED = Path(os.environ.get("NSTVIDEO_SHARED", REPO.parent / "shared"))
 DATA = SHARED / "data"
 VGG_FILE = SHARED / "models" / "vgg16_imagenet_caffe_relu4_3.fp16.safetensors"
 
-torch.set_num_threads(max(1, os.cpu_count() or 1))
 
 
 def _need(path: Path) -> Path:

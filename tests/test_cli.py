@@ -82,3 +82,36 @@ def test_missing_vgg_weights_names_both_ways_out(capsys, tmp_path, data_dir):
     code, _, err = run(capsys, "gatys", data_dir / "content" / "lion.jpg", data_dir / "styles" / "udnie.jpg",
                        "-o", tmp_path / "g.png", "--vgg-weights", tmp_path / "none.safetensors")
     assert code == 1 and "--vgg-weights" in err and "NSTVIDEO_VGG_WEIGHTS" in err
+
+
+def test_bench_prints_one_line_per_measurement(capsys, data_dir):
+    code, out, _ = run(capsys, "bench", "--sizes", "64x48", "--widths", "0.25", "--repeats", "1", "--device", "cpu")
+    assert code == 0 and "inference  width 0.25, 64x48, batch 1" in out and "frames/s" in out
+    clip = data_dir / "video" / "person_walking_room.mp4"
+    code, out, _ = run(capsys, "bench", "--what", "convert", "--clip", clip, "--sizes", "64x36", "--widths", "0.25",
+                       "--device", "cpu")
+    assert code == 0 and "100 frames" in out and "peak RSS" in out
+    code, _, err = run(capsys, "bench", "--what", "convert")
+    assert code == 1 and "--clip" in err
+
+
+def test_settings_out_of_range_and_unwritable_names_are_one_line_errors(capsys, tmp_path, data_dir):
+    lion, udnie = data_dir / "content" / "lion.jpg", data_dir / "styles" / "udnie.jpg"
+    code, _, err = run(capsys, "gatys", lion, udnie, "-o", tmp_path / "g.png", "--size", "8")
+    assert code == 1 and "--size must be at least 16" in err and err.count("\n") == 1
+    code, _, err = run(capsys, "gatys", lion, udnie, "-o", tmp_path / "g.xyz")
+    assert code == 1 and "name the output .png or .jpg" in err
+    code, _, err = run(capsys, "train", "--style-image", udnie, "--dataset", tmp_path, "--name", "w", "--width", "9")
+    assert code == 1 and "--width" in err
+
+
+def test_two_inputs_never_write_the_same_output(capsys, tmp_path, data_dir, random_style):
+    import shutil
+    (tmp_path / "a").mkdir()
+    shutil.copy(data_dir / "content" / "lion.jpg", tmp_path / "a" / "x.jpg")
+    (tmp_path / "b").mkdir()
+    shutil.copy(data_dir / "content" / "amber.jpg", tmp_path / "b" / "x.jpg")
+    code, _, err = run(capsys, "stylize", tmp_path / "a" / "x.jpg", tmp_path / "b" / "x.jpg", "--style", random_style,
+                       "-o", tmp_path / "out", "--max-side", "32", "--overwrite")
+    assert code == 1 and "rename one of them" in err
+    assert len(list((tmp_path / "out").iterdir())) == 1

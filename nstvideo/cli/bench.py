@@ -3,11 +3,18 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import tempfile
+from pathlib import Path
 
-from ..core.bench import bench_inference, bench_training_step, machine_description
-from ..core.device import inference_runtime, select_device, Runtime
+from ..core.bench import bench_inference, bench_training_step
+from ..core.device import Runtime, describe_machine, inference_runtime, select_device
+from ..core.errors import InputError
+from ..core.stylize import StyleOptions, Stylizer
+from ..core.transformer_net import TransformerNet
 from ..core.vgg import load_vgg
-from .common import add_device, add_vgg, positive_int
+from ..video.bench import peak_rss_mib, rescaled_clip, time_conversion
+from ..video.convert import ConvertConfig
+from .common import add_device, add_vgg, brush_size, positive_int
 
 
 def _sizes(text: str) -> list[tuple[int, int]]:
@@ -21,9 +28,27 @@ def _floats(text: str) -> list[float]:
     return [float(v) for v in text.split(",")]
 
 
+def _bench_convert(args: argparse.Namespace, runtime: Runtime) -> None:
+    if args.clip is None:
+        raise InputError("--what convert needs --clip VIDEO (e.g. ../shared/data/video/chaplin_street.mp4)")
+    with tempfile.TemporaryDirectory() as tmp:
+        for w, h in args.sizes:
+            clip = rescaled_clip(args.clip, Path(tmp) / f"clip_{w}x{h}.mp4", (w, h), args.repeat)
+            for width in args.widths:
+                stylizer = Stylizer(TransformerNet(width), runtime)
+                config = ConvertConfig(inputs=(clip,), style="-", output=Path(tmp) / "unused.mp4",
+                                       batch_size=args.batch, preset="veryfast",
+                                       options=StyleOptions(brush=args.brush))
+                frames, seconds = time_conversion(clip, stylizer, config)
+                print(f"convert    width {width:g}, {w}x{h}, brush {args.brush:g}, {frames} frames"
+                      f"{frames / seconds:14.2f} frames/s  (peak RSS {peak_rss_mib():.0f} MiB)", flush=True)
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     runtime = inference_runtime(args.device)
-    print(f"# nstvideo bench, {datetime.date.today()}, {machine_description(runtime)}")
+    print(f"# nstvideo bench, {datetime.date.today()}, {describe_machine(runtime.device)}, {runtime}")
+    if args.what == "convert":
+        _bench_convert(args, runtime)
     if args.what in ("inference", "all"):
         for width in args.widths:
             for w, h in args.sizes:
@@ -42,7 +67,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="measure inference frames/s and training iterations/s on this machine")
-    p.add_argument("--what", choices=("inference", "training", "all"), default="inference")
+    p.add_argument("--what", choices=("inference", "training", "convert", "all"), default="inference",
+                   help="all = inference and training; convert times whole files (needs --clip)")
+    p.add_argument("--clip", type=Path, help="a real video, rescaled to each --sizes entry for --what convert")
+    p.add_argument("--repeat", type=positive_int, default=1, help="play --clip this many times (memory checks)")
+    p.add_argument("--brush", type=brush_size, default=1.0)
     p.add_argument("--sizes", type=_sizes, default=_sizes("640x360,1280x720"), help="frame sizes WxH,WxH")
     p.add_argument("--widths", type=_floats, default=[0.5, 1.0], help="network widths, comma separated")
     p.add_argument("--train-sizes", type=lambda t: [int(v) for v in t.split(",")], default=[128, 256])

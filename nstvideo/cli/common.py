@@ -4,7 +4,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from dataclasses import fields
+
 from ..core.device import DEVICE_CHOICES
+from ..core.stylize import StyleOptions
 def unit_interval(text: str) -> float:
     value = float(text)
     if not 0.0 <= value <= 1.0:
@@ -43,3 +46,8 @@ def add_style_options(p: argparse.ArgumentParser) -> None:
                    help="brush size 1..8: stylize at 1/N size and upsample edge-aware; bigger strokes, faster")
 
 
+
+
+def style_options(args: argparse.Namespace) -> StyleOptions:
+    """The StyleOptions that ``add_style_options`` collected: every field with a same-named argument."""
+    return StyleOptions(**{f.name: getattr(args, f.name) for f in fields(StyleOptions) if hasattr(args, f.name)})

@@ -10,12 +10,11 @@ from tqdm import tqdm
 from ..core.device import select_device
 from ..core.errors import NstVideoError, OutputExistsError
 from ..core.gatys import GatysConfig, stylize_gatys
-from ..core.images import read_image, write_image
+from ..core.images import check_image_output, read_image, write_image
 from ..core.styles import import_pth, installed_styles, style_dirs
-from ..core.stylize import StyleOptions
 from ..core.stylize_files import StylizeConfig, stylize_files
 from ..core.vgg import load_vgg
-from .common import add_device, add_style_options, add_vgg, positive_int
+from .common import add_device, add_style_options, add_vgg, positive_int, style_options
 
 
 def cmd_gatys(args: argparse.Namespace) -> int:
@@ -25,6 +24,7 @@ def cmd_gatys(args: argparse.Namespace) -> int:
         preserve_color=args.preserve_color, seed=args.seed,
     )
     content, style = read_image(args.content), read_image(args.style)
+    check_image_output(args.output)
     if args.output.exists() and not args.overwrite:
         raise OutputExistsError(args.output)  # before minutes of work, not after
     device = select_device(args.device)
@@ -43,7 +43,7 @@ def cmd_gatys(args: argparse.Namespace) -> int:
 def cmd_stylize(args: argparse.Namespace) -> int:
     config = StylizeConfig(
         inputs=tuple(args.images), style=args.style, out_dir=args.output, max_side=args.max_side,
-        options=StyleOptions(strength=args.strength, preserve_color=args.preserve_color, brush=args.brush),
+        options=style_options(args),
         device=args.device, overwrite=args.overwrite,
     )
     with tqdm(total=len(config.inputs), desc="stylize", unit="image", delay=1.0) as bar:

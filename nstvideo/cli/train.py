@@ -9,12 +9,11 @@ from pathlib import Path
 from tqdm import tqdm
 
 from ..core.errors import InputError
-from ..core.training import StepReport, TrainConfig, Trainer
+from ..core.training import PATH_FIELDS, StepReport, TrainConfig, Trainer
 from .common import add_device, add_vgg, positive_int
 
-# CLI flag -> TrainConfig field, for every flag a recipe may also set.
+# A recipe may set any TrainConfig field; so may the flag of the same name.
 _FIELDS = {f.name for f in dataclasses.fields(TrainConfig)}
-_PATH_FIELDS = {"style_image", "dataset", "out", "run_dir", "vgg_weights", "preview_image"}
 
 
 def load_recipe(path: Path) -> dict:
@@ -28,7 +27,7 @@ def load_recipe(path: Path) -> dict:
     unknown = set(recipe) - _FIELDS
     if unknown:
         raise InputError(f"recipe {path} has unknown key(s) {sorted(unknown)}; allowed: {sorted(_FIELDS)}", path)
-    for key in _PATH_FIELDS & set(recipe):
+    for key in set(PATH_FIELDS) & set(recipe):
         recipe[key] = (path.parent / recipe[key]).resolve()
     return recipe
 

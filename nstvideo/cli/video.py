@@ -3,16 +3,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import fields
 from pathlib import Path
 
 from tqdm import tqdm
 
 from ..core.errors import NstVideoError
-from ..core.stylize import StyleOptions
 from ..video.convert import ConvertConfig, convert_files
 from ..video.writer import VIDEO_SUFFIXES, X264_PRESETS
-from .common import add_device, add_style_options, positive_int
+from .common import add_device, add_style_options, positive_int, style_options
 
 
 def crf_value(text: str) -> int:
@@ -20,11 +18,6 @@ def crf_value(text: str) -> int:
     if not 0 <= value <= 51:
         raise argparse.ArgumentTypeError(f"must be between 0 (lossless) and 51, got {text}")
     return value
-
-
-def style_options(args: argparse.Namespace) -> StyleOptions:
-    """The StyleOptions that ``add_style_options`` collected: every field with a same-named argument."""
-    return StyleOptions(**{f.name: getattr(args, f.name) for f in fields(StyleOptions) if hasattr(args, f.name)})
 
 
 def cmd_convert(args: argparse.Namespace) -> int:

@@ -1,8 +1,6 @@
 """Measured speed of inference and of a training step, for BENCHMARKS.md (``nstvideo bench``)."""
 from __future__ import annotations
 
-import os
-import platform
 import time
 from dataclasses import dataclass
 
@@ -20,12 +18,6 @@ class BenchResult:
     setting: str
     per_second: float
     unit: str
-
-
-def machine_description(runtime: Runtime) -> str:
-    gpu = f", {torch.cuda.get_device_name(runtime.device)}" if runtime.device.type == "cuda" else ""
-    return (f"{platform.machine()}, {os.cpu_count()} CPU(s), torch {torch.__version__}, "
-            f"{torch.get_num_threads()} threads, {runtime}{gpu}")
 
 
 def _sync(device: torch.device) -> None:
@@ -60,21 +52,16 @@ def bench_training_step(vgg: VGG16Features, runtime: Runtime, width: float, imag
                         repeats: int = 5) -> BenchResult:
     """Training iterations per second: the same forward/backward/step as ``training.Trainer``."""
     device = runtime.device
-    model = TransformerNet(width).to(device).train()
+    model = TransformerNet(width).to(device, memory_format=runtime.memory_format).train()
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    x = torch.rand(batch, 3, image_size, image_size, device=device)
+    x = torch.rand(batch, 3, image_size, image_size, device=device).contiguous(memory_format=runtime.memory_format)
     grams = {k: losses.gram_matrix(v) for k, v in vgg(x[:1], losses.STYLE_LAYERS).items()}
-    layers = set(losses.STYLE_LAYERS) | {losses.CONTENT_LAYER}
     amp = device.type == "cuda"
 
     def step() -> None:
         with torch.autocast(device.type, torch.bfloat16, enabled=amp):
-            y = model(x)
-            with torch.no_grad():
-                target = vgg(x, [losses.CONTENT_LAYER])[losses.CONTENT_LAYER]
-            f = vgg(y, layers)
-            loss = losses.content_loss(f[losses.CONTENT_LAYER], target) + 1e-4 * losses.style_loss(
-                {k: losses.gram_matrix(f[k]) for k in losses.STYLE_LAYERS}, grams)
+            c, s, tv = losses.perceptual_losses(vgg, x, model(x), grams)
+            loss = c + 1e-4 * s + tv
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

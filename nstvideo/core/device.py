@@ -1,6 +1,8 @@
 """Device choice in one place: CUDA (fp16, channels_last) > MPS > CPU (fp32)."""
 from __future__ import annotations
 
+import os
+import platform
 from dataclasses import dataclass
 
 import torch
@@ -54,3 +56,9 @@ def inference_runtime(choice: str = "auto") -> Runtime:
     if device.type == "cuda":
         return Runtime(device, torch.float16, channels_last=True)
     return Runtime(device, torch.float32, channels_last=False)
+
+
+def describe_machine(device: torch.device) -> str:
+    """One line for benchmark output and style metadata: where a figure was measured."""
+    gpu = f", {torch.cuda.get_device_name(device)}" if device.type == "cuda" else ""
+    return f"{platform.machine()}, {os.cpu_count()} CPU(s), torch {torch.__version__}, {torch.get_num_threads()} threads{gpu}"

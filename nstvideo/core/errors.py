@@ -5,29 +5,35 @@ from pathlib import Path
 
 
 class NstVideoError(Exception):
-    """Base of every error nstvideo raises on purpose; the CLI prints it and exits non-zero."""
+    """Base of every error nstvideo raises on purpose; the CLI prints it and exits non-zero.
+
+    ``path`` names the file concerned, when there is one, so a GUI can point at it.
+    """
+
+    def __init__(self, message: str, path: str | Path | None = None):
+        super().__init__(message)
+        self.path = Path(path) if path is not None else None
+
+
+class ConfigError(NstVideoError, ValueError):
+    """A setting is out of range (a ValueError too, for library callers that catch those)."""
 
 
 class InputError(NstVideoError):
     """A file the user named is missing or is not what it should be."""
 
-    def __init__(self, message: str, path: str | Path | None = None):
-        super().__init__(message)
-        self.path = Path(path) if path is not None else None
+
+class DecodeError(InputError):
+    """A video file is corrupt, truncated or not a video."""
 
 
 class OutputExistsError(NstVideoError):
     def __init__(self, path: str | Path):
-        super().__init__(f"{path} already exists; choose another name or pass --overwrite")
-        self.path = Path(path)
+        super().__init__(f"{path} already exists; choose another name or pass --overwrite", path)
 
 
 class ModelLoadError(NstVideoError):
-    """A style file or VGG weight file cannot be used."""
-
-    def __init__(self, message: str, path: str | Path | None = None):
-        super().__init__(message)
-        self.path = Path(path) if path is not None else None
+    """A style file, VGG weight file or checkpoint cannot be used."""
 
 
 class StyleNotFoundError(ModelLoadError):
@@ -50,9 +56,7 @@ class DeviceError(NstVideoError):
 
 
 class DatasetError(NstVideoError):
-    def __init__(self, message: str, path: str | Path | None = None):
-        super().__init__(message)
-        self.path = Path(path) if path is not None else None
+    """The training photos cannot be used."""
 
 
 class TrainingError(NstVideoError):
@@ -65,11 +69,5 @@ class CaptureError(NstVideoError):
         self.source = source
 
 
-class DecodeError(InputError):
-    """A video file is corrupt, truncated or not a video."""
-
-
 class EncodeError(NstVideoError):
-    def __init__(self, message: str, path: str | Path | None = None):
-        super().__init__(message)
-        self.path = Path(path) if path is not None else None
+    """Writing a video failed."""

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from . import losses, pixels
+from .errors import ConfigError
 from .images import resize_max_side
 from .vgg import VGG16Features
 
@@ -42,11 +43,11 @@ class GatysConfig:
 
     def __post_init__(self) -> None:
         if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
+            raise ConfigError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
         if self.init not in INITS:
-            raise ValueError(f"init must be one of {INITS}, got {self.init!r}")
+            raise ConfigError(f"init must be one of {INITS}, got {self.init!r}")
         if self.size < 16 or self.steps < 1:
-            raise ValueError("size must be at least 16 px and steps at least 1")
+            raise ConfigError(f"--size must be at least 16 px and --steps at least 1, got {self.size} and {self.steps}")
 
 
 StepCallback = Callable[[int, dict[str, float]], None]

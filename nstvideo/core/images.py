@@ -25,7 +25,10 @@ def read_image(path: str | Path) -> np.ndarray:
         raise InputError(f"{path} does not exist; check the path", path)
     if path.is_dir():
         raise InputError(f"{path} is a folder; name an image file", path)
-    data = np.fromfile(path, dtype=np.uint8)  # np + imdecode also handles non-ASCII paths on Windows
+    try:
+        data = np.fromfile(path, dtype=np.uint8)  # np + imdecode also handles non-ASCII paths on Windows
+    except OSError as exc:
+        raise InputError(f"cannot read {path} ({exc.strerror}); check its permissions", path) from exc
     image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
     if image is None:
         raise InputError(f"{path} is not an image OpenCV can read (JPEG, PNG, BMP, WebP, TIFF)", path)
@@ -51,8 +54,12 @@ def atomic_output(path: str | Path, overwrite: bool = False) -> Iterator[Path]:
     path = Path(path)
     if path.exists() and not overwrite:
         raise OutputExistsError(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".partial{path.suffix}", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".partial{path.suffix}", dir=path.parent)
+    except OSError as exc:
+        raise InputError(f"cannot write into {path.parent} ({exc.strerror}); choose another output folder",
+                         path) from exc
     os.close(fd)
     tmp = Path(tmp_name)
     try:
@@ -63,12 +70,21 @@ def atomic_output(path: str | Path, overwrite: bool = False) -> Iterator[Path]:
         tmp.unlink(missing_ok=True)
 
 
+def check_image_output(path: str | Path) -> Path:
+    """Refuse an output name OpenCV cannot write before any work is done."""
+    path = Path(path)
+    if path.suffix.lower() not in IMAGE_SUFFIXES or not cv2.haveImageWriter(f"x{path.suffix}"):
+        raise InputError(f"cannot write images as {path.suffix or '(no suffix)'!r}; name the output .png or .jpg",
+                         path)
+    return path
+
+
 def write_image(path: str | Path, image: np.ndarray, overwrite: bool = False) -> Path:
     """Write uint8 BGR atomically; the format follows the suffix."""
-    path = Path(path)
-    ok, buf = cv2.imencode(path.suffix or ".png", image)
+    path = check_image_output(path)
+    ok, buf = cv2.imencode(path.suffix, image)
     if not ok:
-        raise InputError(f"cannot encode an image as {path.suffix!r}; use .png or .jpg", path)
+        raise InputError(f"OpenCV could not encode {path.name}; name the output .png or .jpg", path)
     with atomic_output(path, overwrite) as tmp:
         tmp.write_bytes(buf.tobytes())
     return path

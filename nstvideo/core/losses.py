@@ -49,3 +49,16 @@ def tv_loss(image: torch.Tensor) -> torch.Tensor:
     dh = (image[..., 1:, :] - image[..., :-1, :]).abs().mean()
     dw = (image[..., :, 1:] - image[..., :, :-1]).abs().mean()
     return dh + dw
+
+
+def perceptual_losses(
+    vgg: torch.nn.Module, photos: torch.Tensor, stylized: torch.Tensor, style_grams: Mapping[str, torch.Tensor]
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(content, style, tv) losses of Johnson et al. for a batch: one VGG pass over the stylized images,
+    one (without gradients) over the photos for the content targets."""
+    with torch.no_grad():
+        target = vgg(photos, [CONTENT_LAYER])[CONTENT_LAYER]
+    feats = vgg(stylized, set(STYLE_LAYERS) | {CONTENT_LAYER})
+    c = content_loss(feats[CONTENT_LAYER], target)
+    s = style_loss({k: gram_matrix(feats[k]) for k in STYLE_LAYERS}, style_grams)
+    return c, s, tv_loss(stylized.float())

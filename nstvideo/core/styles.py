@@ -107,8 +107,9 @@ def _read_header(path: Path) -> dict[str, str]:
             f"{ARCHITECTURE!r} styles only",
             path,
         )
-    if int(meta.get("format_version", 0)) > FORMAT_VERSION:
-        raise ModelLoadError(f"{path} was written by a newer nstvideo; upgrade nstvideo to use it", path)
+    if not meta.get("format_version", "0").isdigit() or int(meta["format_version"]) > FORMAT_VERSION:
+        raise ModelLoadError(f"{path} has format version {meta.get('format_version')!r}, newer than this "
+                             "nstvideo reads; upgrade nstvideo to use it", path)
     return meta
 
 

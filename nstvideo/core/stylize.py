@@ -10,7 +10,7 @@ import torch.nn.functional as F
 
 from . import pixels
 from .device import Runtime, inference_runtime
-from .errors import DeviceError
+from .errors import ConfigError, DeviceError
 from .guided_filter import guided_upsample
 from .styles import StyleInfo, load_style, resolve_style
 from .transformer_net import TransformerNet
@@ -34,9 +34,9 @@ class StyleOptions:
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.strength <= 1.0:
-            raise ValueError(f"strength must be between 0 and 1, got {self.strength}")
+            raise ConfigError(f"strength must be between 0 and 1, got {self.strength}")
         if not 1.0 <= self.brush <= 8.0:
-            raise ValueError(f"brush must be between 1 and 8, got {self.brush}")
+            raise ConfigError(f"brush must be between 1 and 8, got {self.brush}")
 
 
 def _ramp(length: int, overlap: int, at_start: bool, at_end: bool) -> torch.Tensor:
@@ -81,7 +81,7 @@ class Stylizer:
     def run(self, x: torch.Tensor) -> torch.Tensor:
         """RGB [0, 1] Nx3xHxW (any device/dtype) -> stylized, same shape, float32, on the runtime's device."""
         x = x.to(self.runtime.device, self.runtime.dtype).contiguous(memory_format=self.runtime.memory_format)
-        if x.shape[-1] * x.shape[-2] > self.max_pixels:
+        if x.shape[0] * x.shape[-1] * x.shape[-2] > self.max_pixels:
             return self._run_tiled(x)
         try:
             return self.model(x).float()
@@ -91,7 +91,26 @@ class Stylizer:
             return self._run_tiled(x)
 
     def _run_tiled(self, x: torch.Tensor) -> torch.Tensor:
-        """Overlapping tiles blended with linear ramps, so seams do not show as lines."""
+        """Overlapping tiles blended with linear ramps, so seams do not show as lines.
+
+        Every tile is normalised with instance-norm statistics recorded on the whole image at a size
+        that fits (one image at a time), so tiles keep the tone of an untiled run instead of each
+        taking its own.
+        """
+        if x.shape[0] > 1:
+            return torch.cat([self._run_tiled(x[i:i + 1]) for i in range(x.shape[0])])
+        _, _, h, w = x.shape
+        scale = min(1.0, (self.max_pixels / (h * w)) ** 0.5)
+        overview = F.interpolate(x, scale_factor=scale, mode="area") if scale < 1 else x
+        try:
+            self.model.set_norm_mode("record")
+            self.model(overview)
+            self.model.set_norm_mode("fixed")
+            return self._blend_tiles(x)
+        finally:
+            self.model.set_norm_mode("instance")
+
+    def _blend_tiles(self, x: torch.Tensor) -> torch.Tensor:
         n, _, h, w = x.shape
         out = torch.zeros((n, 3, h, w), dtype=torch.float32, device=x.device)
         weight = torch.zeros((1, 1, h, w), dtype=torch.float32, device=x.device)

@@ -5,7 +5,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import NstVideoError
+from .errors import InputError, NstVideoError
 from .images import read_image, resize_max_side, write_image
 from .stylize import Stylizer, StyleOptions
 
@@ -38,9 +38,13 @@ def stylize_files(
     failed: dict[Path, NstVideoError] = {}
     for source in config.inputs:
         try:
+            target = output_path(config, source, stylizer.name)
+            if target in written:
+                raise InputError(f"{source} would be written to {target} too, over another input's result; "
+                                 "rename one of them or stylize them separately", source)
             image = resize_max_side(read_image(source), config.max_side)
             result = stylizer.stylize_image(image, config.options)
-            target = write_image(output_path(config, source, stylizer.name), result, config.overwrite)
+            write_image(target, result, config.overwrite)
         except NstVideoError as exc:
             failed[source] = exc
             if on_done:

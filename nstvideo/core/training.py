@@ -2,7 +2,8 @@
 
 ``Trainer(config, on_step=..., on_preview=..., should_stop=...).run()`` is the one training loop; the CLI
 and the app's training dialog only build a ``TrainConfig`` and pass callbacks. Under ``torchrun`` the
-same loop runs data-parallel (DistributedDataParallel, NCCL on GPUs, gloo on CPUs); rank 0 writes files.
+same loop runs data-parallel (DistributedDataParallel, NCCL on GPUs, gloo on CPUs): ``batch_size`` is
+per process, every process draws its own crops, and rank 0 writes the files.
 """
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ import dataclasses
 import logging
 import math
 import os
-import platform
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,19 +22,23 @@ import torch
 import torch.distributed as dist
 
 from . import losses, pixels
-from .device import select_device
-from .errors import InputError, ModelLoadError, OutputExistsError, TrainingError
 from .dataset import PhotoCache
+from .device import describe_machine, select_device
+from .errors import ConfigError, InputError, ModelLoadError, OutputExistsError, TrainingError
 from .images import atomic_output, read_image, resize_max_side, write_image
 from .plot import plot_losses
 from .styles import SUFFIX, StyleInfo, save_style, user_style_dir
-from .transformer_net import TransformerNet
+from .transformer_net import TransformerNet, channels_for
 from .vgg import load_vgg
 
 log = logging.getLogger(__name__)
 
 CHECKPOINT_VERSION = 1
 LOSS_NAMES = ("total", "content", "style", "tv")
+PATH_FIELDS = ("style_image", "dataset", "out", "run_dir", "vgg_weights", "preview_image")
+# What decides what the network learns: a resumed run must match the checkpoint on all of these.
+RECIPE_FIELDS = ("iterations", "batch_size", "image_size", "style_size", "content_weight", "style_weight",
+                 "tv_weight", "lr", "width", "seed")
 
 
 @dataclass
@@ -71,12 +75,15 @@ class TrainConfig:
     rights: str = ""
 
     def __post_init__(self) -> None:
-        for name in ("style_image", "dataset", "out", "run_dir", "vgg_weights", "preview_image"):
+        for name in PATH_FIELDS:
             value = getattr(self, name)
             if value is not None and not isinstance(value, Path):
                 setattr(self, name, Path(value))
-        if self.iterations < 1 or self.batch_size < 1 or self.image_size < 16:
-            raise ValueError("iterations and batch size must be positive and the image size at least 16")
+        if min(self.iterations, self.batch_size, self.checkpoint_every, self.preview_every, self.log_every) < 1:
+            raise ConfigError("iterations, batch size and the checkpoint/preview/log intervals must be at least 1")
+        if self.image_size < 16:
+            raise ConfigError(f"--image-size must be at least 16 px, got {self.image_size}")
+        channels_for(self.width)  # raises ConfigError before minutes of data loading
 
     @property
     def output_path(self) -> Path:
@@ -88,9 +95,8 @@ class TrainConfig:
 
     def recipe(self) -> dict:
         """The settings that decide what the network learns (saved in the style file)."""
-        keys = ("iterations", "batch_size", "image_size", "style_size", "content_weight", "style_weight",
-                "tv_weight", "lr", "width", "seed")
-        return {k: getattr(self, k) for k in keys} | {"style_image": self.style_image.name, "dataset": self.dataset.name}
+        return {k: getattr(self, k) for k in RECIPE_FIELDS} | {
+            "style_image": self.style_image.name, "dataset": self.dataset.name}
 
     def to_dict(self) -> dict:
         return {k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(self).items()}
@@ -139,34 +145,44 @@ class Trainer:
         self.should_stop = should_stop or (lambda: False)
         self.resume = resume
         self.rank, self.world = _distributed()
-        if self.world > 1 and torch.cuda.is_available():
+        self.device = select_device(config.device)
+        if self.world > 1 and self.device.type == "cuda":
             self.device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
             torch.cuda.set_device(self.device)
-        else:
-            self.device = select_device(config.device)
         # bf16 autocast on GPUs: Grams stay fp32 (losses.gram_matrix), the rest runs on tensor cores.
         self.amp = self.device.type == "cuda"
         self.memory_format = torch.channels_last if self.device.type == "cuda" else torch.contiguous_format
+        self.elapsed = 0.0
 
     # -- files -----------------------------------------------------------------------------------------
     @property
     def checkpoint_path(self) -> Path:
         return self.config.checkpoint_dir / "checkpoint.pt"
 
+    def _sampler_states(self) -> list[torch.Tensor]:
+        """Every rank's crop sampler state (gathered to all ranks), so each resumes its own sequence."""
+        state = self.generator.get_state()
+        if self.world == 1:
+            return [state]
+        states: list = [None] * self.world
+        dist.all_gather_object(states, state)
+        return states
+
     def _save_checkpoint(self, iteration: int) -> None:
+        samplers = self._sampler_states()
         if self.rank != 0:
             return
         state = {
             "version": CHECKPOINT_VERSION,
             "iteration": iteration,
-            "model": self._bare_model.state_dict(),
+            "model": self._model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
-            "sampler_rng": self.generator.get_state(),
+            "sampler_rng": samplers,
             "torch_rng": torch.get_rng_state(),
             "config": self.config.to_dict(),
+            "processes": self.world,
             "elapsed": self.elapsed,
         }
-        self.config.checkpoint_dir.mkdir(parents=True, exist_ok=True)
         with atomic_output(self.checkpoint_path, overwrite=True) as tmp:
             torch.save(state, tmp)
 
@@ -176,108 +192,115 @@ class Trainer:
             raise InputError(f"nothing to resume: {path} does not exist; start without --resume", path)
         try:
             state = torch.load(path, map_location=self.device, weights_only=True)
-        except Exception as exc:
+        except Exception as exc:  # torch raises many types for a bad or truncated file
             raise ModelLoadError(f"checkpoint {path} is unreadable ({exc}); delete it and start again", path) from exc
         if state.get("version") != CHECKPOINT_VERSION:
             raise ModelLoadError(f"checkpoint {path} has version {state.get('version')}; start a new run", path)
         saved = state["config"]
-        for key in ("width", "image_size", "batch_size"):
-            if saved.get(key) != getattr(self.config, key):
-                raise InputError(
+        for key in RECIPE_FIELDS:
+            if key != "iterations" and saved.get(key) != getattr(self.config, key):
+                raise TrainingError(
                     f"checkpoint {path} was trained with {key}={saved.get(key)}, not {getattr(self.config, key)}; "
-                    "use the same settings to resume or another --run-dir to start again", path
-                )
-        self._bare_model.load_state_dict(state["model"])
+                    "resume with the same settings, or use another --run-dir to start again", path)
+        if state.get("processes", 1) != self.world:
+            raise TrainingError(f"checkpoint {path} comes from {state.get('processes', 1)} process(es), not "
+                                f"{self.world}; resume with the same torchrun --nproc_per_node", path)
+        self._model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
-        self.generator.set_state(state["sampler_rng"].cpu())
+        samplers = state["sampler_rng"]
+        samplers = [samplers] if isinstance(samplers, torch.Tensor) else samplers  # single-process format
+        self.generator.set_state(samplers[self.rank].cpu())
         torch.set_rng_state(state["torch_rng"].cpu())
         self.elapsed = float(state.get("elapsed", 0.0))
         return int(state["iteration"])
 
-    def _history_writer(self, start: int):
+    def _start_history(self, start: int) -> Path:
+        """losses.csv with its header, or the existing one cut back to the checkpoint we resume from."""
         path = self.config.checkpoint_dir / "losses.csv"
-        if start == 0 or not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with path.open("w", newline="") as f:
-                csv.writer(f).writerow(("iteration", *LOSS_NAMES, "seconds"))
-        else:  # drop rows logged after the checkpoint we resume from
+        rows = [("iteration", *LOSS_NAMES, "seconds")]
+        if start and path.exists():
             with path.open(newline="") as f:
-                rows = [r for r in csv.reader(f)]
-            with path.open("w", newline="") as f:
-                csv.writer(f).writerows([rows[0]] + [r for r in rows[1:] if int(r[0]) <= start])
+                rows = [r for i, r in enumerate(csv.reader(f)) if i == 0 or int(r[0]) <= start]
+        with path.open("w", newline="") as f:
+            csv.writer(f).writerows(rows)
         return path
 
     def _append_history(self, path: Path, iteration: int, values: dict[str, float]) -> None:
         with path.open("a", newline="") as f:
             csv.writer(f).writerow((iteration, *(f"{values[k]:.6g}" for k in LOSS_NAMES), f"{self.elapsed:.1f}"))
 
-    # -- preview ---------------------------------------------------------------------------------------
     def _preview(self, iteration: int, image: torch.Tensor) -> None:
-        model = self._bare_model
-        model.eval()
+        self._model.eval()
         with torch.no_grad():
-            out = pixels.to_image(model(image).float().clamp(0, 1))
-        model.train()
+            out = pixels.to_image(self._model(image).float().clamp(0, 1))
+        self._model.train()
         write_image(self.config.checkpoint_dir / "previews" / f"iter_{iteration:06d}.jpg", out, overwrite=True)
         if self.on_preview:
             self.on_preview(iteration, out)
 
+    def _check_outputs(self) -> None:
+        """Refuse, on every rank, to clobber a finished style or another run's checkpoint."""
+        cfg = self.config
+        if self.resume or cfg.overwrite:
+            return
+        if cfg.output_path.exists():
+            raise OutputExistsError(cfg.output_path)
+        if self.checkpoint_path.exists():
+            raise TrainingError(f"{self.checkpoint_path} holds another run; pass --resume to continue it, "
+                                "--overwrite to start again, or another --run-dir", self.checkpoint_path)
+
     # -- the loop --------------------------------------------------------------------------------------
     def run(self) -> TrainResult:
+        try:
+            return self._run()
+        finally:
+            if self.world > 1 and dist.is_initialized():
+                dist.destroy_process_group()
+
+    def _run(self) -> TrainResult:
         cfg = self.config
-        if self.rank == 0 and not self.resume and cfg.output_path.exists() and not cfg.overwrite:
-            raise OutputExistsError(cfg.output_path)
+        self._check_outputs()
         style_photo = read_image(cfg.style_image)
+        preview_photo = read_image(cfg.preview_image) if cfg.preview_image else None
         torch.manual_seed(cfg.seed)
         self.generator = torch.Generator().manual_seed(cfg.seed + self.rank)
-        data = PhotoCache(cfg.dataset, cfg.image_size, "cpu")
+        # On a GPU the whole uint8 set lives in device memory and crops are cut there.
+        data = PhotoCache(cfg.dataset, cfg.image_size, self.device if self.device.type == "cuda" else "cpu")
         if self.rank == 0 and data.skipped:
             log.warning("skipped %d unreadable image(s) in %s", len(data.skipped), cfg.dataset)
         vgg = load_vgg(cfg.vgg_weights, self.device).to(memory_format=self.memory_format)
 
-        model = TransformerNet(cfg.width).to(self.device, memory_format=self.memory_format)
-        self._bare_model = model
-        self.optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-        self.elapsed = 0.0
+        self._model = TransformerNet(cfg.width).to(self.device, memory_format=self.memory_format)
+        self.optimizer = torch.optim.Adam(self._model.parameters(), lr=cfg.lr)
         start = self._load_checkpoint() if self.resume else 0
-        train_model = model
+        train_model = self._model
         if self.world > 1:
             train_model = torch.nn.parallel.DistributedDataParallel(
-                model, device_ids=[self.device.index] if self.device.type == "cuda" else None
-            )
+                self._model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
 
-        style_side = cfg.style_size or cfg.image_size
-        style = pixels.to_tensor(resize_max_side(style_photo, style_side), self.device)
+        style = pixels.to_tensor(resize_max_side(style_photo, cfg.style_size or cfg.image_size), self.device)
         with torch.no_grad(), torch.autocast(self.device.type, torch.bfloat16, enabled=self.amp):
             style_grams = {k: losses.gram_matrix(v) for k, v in vgg(style, losses.STYLE_LAYERS).items()}
-        layers = set(losses.STYLE_LAYERS) | {losses.CONTENT_LAYER}
-
-        preview_source = read_image(cfg.preview_image) if cfg.preview_image else data.images[0].permute(1, 2, 0).flip(-1).numpy()
-        preview = pixels.to_tensor(resize_max_side(preview_source, 2 * cfg.image_size), self.device)
-        history = self._history_writer(start) if self.rank == 0 else None
+        if preview_photo is None:
+            preview_photo = data.images[0].permute(1, 2, 0).flip(-1).cpu().numpy()
+        preview = pixels.to_tensor(resize_max_side(preview_photo, 2 * cfg.image_size), self.device)
+        if self.rank == 0:
+            cfg.checkpoint_dir.mkdir(parents=True, exist_ok=True)
+            history = self._start_history(start)
 
         running = torch.zeros(len(LOSS_NAMES), device=self.device)
-        count = 0
-        iteration = start
-        stopped = False
-        t0 = time.perf_counter()
-        elapsed0 = self.elapsed
-        model.train()
+        count, iteration, stopped = 0, start, False
+        t0, elapsed0 = time.perf_counter(), self.elapsed
+        self._model.train()
         try:
             while iteration < cfg.iterations:
                 if self.should_stop():
                     stopped = True
                     break
-                x = pixels.uint8_to_unit(data.sample(cfg.batch_size, self.generator).to(self.device, non_blocking=True))
+                x = pixels.uint8_to_unit(data.sample(cfg.batch_size, self.generator).to(self.device))
                 x = x.contiguous(memory_format=self.memory_format)
                 with torch.autocast(self.device.type, torch.bfloat16, enabled=self.amp):
-                    y = train_model(x)
-                    with torch.no_grad():
-                        target = vgg(x, [losses.CONTENT_LAYER])[losses.CONTENT_LAYER]
-                    feats = vgg(y, layers)
-                    c = losses.content_loss(feats[losses.CONTENT_LAYER], target)
-                    s = losses.style_loss({k: losses.gram_matrix(feats[k]) for k in losses.STYLE_LAYERS}, style_grams)
-                    tv = losses.tv_loss(y.float())
+                    c, s, tv = losses.perceptual_losses(vgg, x, train_model(x), style_grams)
                     total = cfg.content_weight * c + cfg.style_weight * s + cfg.tv_weight * tv
                 self.optimizer.zero_grad(set_to_none=True)
                 total.backward()
@@ -287,37 +310,36 @@ class Trainer:
                 count += 1
                 self.elapsed = elapsed0 + time.perf_counter() - t0
 
-                if count == cfg.log_every or iteration == cfg.iterations:
+                if iteration % cfg.log_every == 0 or iteration == cfg.iterations:
                     values = dict(zip(LOSS_NAMES, (running / count).tolist()))  # the only host sync
                     if not math.isfinite(values["total"]):
-                        raise TrainingError("training diverged (loss is not finite); lower --lr or --style-weight")
+                        raise TrainingError("training diverged (the loss is not finite); lower --lr or --style-weight")
                     running.zero_()
                     count = 0
-                    if history is not None:
+                    if self.rank == 0:
                         self._append_history(history, iteration, values)
-                    if self.on_step and self.rank == 0:
-                        rate = (iteration - start) / max(self.elapsed - elapsed0, 1e-9)
-                        self.on_step(StepReport(iteration, cfg.iterations, values, self.elapsed, rate))
-                if self.rank == 0 and iteration % cfg.preview_every == 0:
+                        if self.on_step:
+                            rate = (iteration - start) / max(self.elapsed - elapsed0, 1e-9)
+                            self.on_step(StepReport(iteration, cfg.iterations, values, self.elapsed, rate))
+                if self.rank == 0 and (iteration % cfg.preview_every == 0 or iteration == cfg.iterations):
                     self._preview(iteration, preview)
-                if iteration % cfg.checkpoint_every == 0:
+                if iteration % cfg.checkpoint_every == 0 and iteration < cfg.iterations:
                     self._save_checkpoint(iteration)
         except KeyboardInterrupt:
             self._save_checkpoint(iteration)
             raise
         self._save_checkpoint(iteration)
-        if self.rank == 0 and history is not None:
-            plot_losses(history, self.config.checkpoint_dir / "losses.png")
-        if stopped or self.rank != 0:
+        if self.rank != 0:
             return TrainResult(None, iteration, stopped, data.skipped)
-        self._preview(iteration, preview)
+        plot_losses(history, cfg.checkpoint_dir / "losses.png")
+        if stopped:
+            return TrainResult(None, iteration, stopped, data.skipped)
         info = StyleInfo(
             name=cfg.name, title=cfg.title, artist=cfg.artist, year=cfg.year, rights=cfg.rights,
             iterations=iteration, recipe=cfg.recipe(),
             training={"seconds": round(self.elapsed), "device": str(self.device), "processes": self.world,
-                      "machine": f"{platform.machine()} {os.cpu_count()} CPU(s)"
-                      + (f", {torch.cuda.get_device_name(self.device)}" if self.device.type == "cuda" else "")},
+                      "machine": describe_machine(self.device)},
         )
-        model.eval()
-        path = save_style(cfg.output_path, model.cpu(), info, overwrite=cfg.overwrite or self.resume)
+        self._model.eval()
+        path = save_style(cfg.output_path, self._model.cpu(), info, overwrite=True)
         return TrainResult(path, iteration, False, data.skipped)

@@ -16,11 +16,37 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .errors import ConfigError
+
 ARCHITECTURE = "transformer_net"
 # Both stride-2 convolutions halve the size, so inputs are padded to a multiple of this and cropped back;
 # reflection padding also needs at least 2 pixels at the lowest resolution, hence the minimum size.
 _SIZE_MULTIPLE = 4
 _MIN_SIZE = 8
+
+
+class InstanceNorm(nn.InstanceNorm2d):
+    """Instance norm that can also use statistics recorded earlier, so tiles of a large image are
+    normalised like the whole image rather than each by its own statistics (see ``stylize.py``).
+
+    ``mode``: "instance" (the usual), "record" (normalise as usual and keep the statistics), or "fixed"
+    (normalise with the kept statistics). Same parameters and state dict as ``nn.InstanceNorm2d``.
+    """
+
+    def __init__(self, channels: int):
+        super().__init__(channels, affine=True)
+        self.mode = "instance"
+        self.stats: tuple[torch.Tensor, torch.Tensor] | None = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.mode == "instance":
+            return super().forward(x)
+        if self.mode == "record":
+            var, mean = torch.var_mean(x, dim=(2, 3), keepdim=True, unbiased=False)
+            self.stats = (mean, var)
+        mean, var = self.stats  # type: ignore[misc]
+        y = (x - mean) * torch.rsqrt(var + self.eps)
+        return y * self.weight.view(1, -1, 1, 1) + self.bias.view(1, -1, 1, 1)
 
 
 class ConvLayer(nn.Module):
@@ -39,9 +65,9 @@ class ResidualBlock(nn.Module):
     def __init__(self, channels: int):
         super().__init__()
         self.conv1 = ConvLayer(channels, channels, 3)
-        self.in1 = nn.InstanceNorm2d(channels, affine=True)
+        self.in1 = InstanceNorm(channels)
         self.conv2 = ConvLayer(channels, channels, 3)
-        self.in2 = nn.InstanceNorm2d(channels, affine=True)
+        self.in2 = InstanceNorm(channels)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = F.relu(self.in1(self.conv1(x)))
@@ -64,7 +90,7 @@ class UpsampleConvLayer(nn.Module):
 def channels_for(width: float) -> tuple[int, int, int]:
     """Channel counts of the three resolutions for a width multiplier (1.0 = Johnson's 32/64/128)."""
     if not 0.0 < width <= 4.0:
-        raise ValueError(f"width must be in (0, 4], got {width}")
+        raise ConfigError(f"--width must be above 0 and at most 4 (0.5 is 4x cheaper than 1.0), got {width}")
     return tuple(max(4, int(round(c * width))) for c in (32, 64, 128))  # type: ignore[return-value]
 
 
@@ -76,18 +102,18 @@ class TransformerNet(nn.Module):
         self.width = width
         c1, c2, c3 = channels_for(width)
         self.conv1 = ConvLayer(3, c1, 9)
-        self.in1 = nn.InstanceNorm2d(c1, affine=True)
+        self.in1 = InstanceNorm(c1)
         self.conv2 = ConvLayer(c1, c2, 3, stride=2)
-        self.in2 = nn.InstanceNorm2d(c2, affine=True)
+        self.in2 = InstanceNorm(c2)
         self.conv3 = ConvLayer(c2, c3, 3, stride=2)
-        self.in3 = nn.InstanceNorm2d(c3, affine=True)
+        self.in3 = InstanceNorm(c3)
         for i in range(1, residual_blocks + 1):
             self.add_module(f"res{i}", ResidualBlock(c3))
         self.residual_blocks = residual_blocks
         self.deconv1 = UpsampleConvLayer(c3, c2, 3)
-        self.in4 = nn.InstanceNorm2d(c2, affine=True)
+        self.in4 = InstanceNorm(c2)
         self.deconv2 = UpsampleConvLayer(c2, c1, 3)
-        self.in5 = nn.InstanceNorm2d(c1, affine=True)
+        self.in5 = InstanceNorm(c1)
         self.deconv3 = ConvLayer(c1, 3, 9)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -106,3 +132,11 @@ class TransformerNet(nn.Module):
         y = F.relu(self.in5(self.deconv2(y)))
         y = self.deconv3(y)
         return y[..., :h, :w]
+
+    def set_norm_mode(self, mode: str) -> None:
+        """"instance", "record" or "fixed" for every instance norm (see ``InstanceNorm``)."""
+        for module in self.modules():
+            if isinstance(module, InstanceNorm):
+                module.mode = mode
+                if mode == "instance":
+                    module.stats = None

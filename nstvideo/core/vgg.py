@@ -129,6 +129,7 @@ def load_weight_file(path: str | Path) -> tuple[dict[str, torch.Tensor], str]:
                 state = {k: f.get_tensor(k) for k in f.keys()}
         except (SafetensorError, OSError, ValueError) as exc:
             raise ModelLoadError(f"{path} is not a readable safetensors file ({exc}); download it again", path) from exc
+        state = from_torchvision_state(state) if "features.0.weight" in state else state
         convention = meta.get("input", "torchvision")
         if convention not in CONVENTIONS:
             raise ModelLoadError(f"{path}: metadata input={convention!r} is not one of {CONVENTIONS}", path)

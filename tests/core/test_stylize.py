@@ -27,9 +27,15 @@ def test_large_images_are_tiled_with_invisible_seams(random_style, data_dir):
     finally:
         st.TILE_SIDE, st.TILE_OVERLAP = old
     assert b.shape == a.shape
-    # no hard seam: neighbouring columns across a tile border differ no more than elsewhere
+    # Tiles use instance-norm statistics recorded on the whole (downscaled) image, so they keep its tone:
+    # with per-tile statistics this untrained network gave correlation 0.54 and mean difference 16.
+    assert np.corrcoef(a.ravel().astype(float), b.ravel().astype(float))[0, 1] > 0.8
+    assert np.abs(a.astype(float) - b.astype(float)).mean() < 12
+    # ...but the blend leaves no seam: across the tile borders (x = 192 + k*192 +- overlap) neighbouring
+    # columns differ no more than they do elsewhere in the image.
     cols = np.abs(np.diff(b.astype(float), axis=1)).mean(axis=(0, 2))
-    assert cols.max() < 4 * np.median(cols) + 10
+    whole = np.abs(np.diff(a.astype(float), axis=1)).mean(axis=(0, 2))
+    assert cols.max() < 1.5 * whole.max() + 2
 
 
 def test_batched_frames_match_single_frames(random_style, photo):

@@ -70,3 +70,25 @@ def test_only_layers_up_to_relu4_3_exist_and_unknown_names_fail(vgg):
     assert len(vgg.convs) == 10
     with pytest.raises(ValueError, match="relu5_1"):
         vgg(torch.rand(1, 3, 32, 32), ["relu5_1"])
+
+
+def test_no_weights_anywhere_names_both_ways_out(tmp_path, monkeypatch):
+    """No --vgg-weights, no $NSTVIDEO_VGG_WEIGHTS, no cached download, no network: one clear error."""
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))
+    for var in ("https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY"):
+        monkeypatch.setenv(var, "http://127.0.0.1:9")  # the discard port: the download fails at once
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    with pytest.raises(ModelLoadError) as err:
+        V.load_vgg()
+    message = str(err.value)
+    assert "--vgg-weights" in message and "NSTVIDEO_VGG_WEIGHTS" in message and "IMAGENET1K_V1" in message
+
+
+def test_torchvision_layout_safetensors_is_remapped(vgg_file, tmp_path):
+    state = load_file(vgg_file)
+    layout = {f"features.{V._TORCHVISION_INDEX[k.split('.')[0]]}.{k.split('.')[1]}": v for k, v in state.items()}
+    path = tmp_path / "tv.safetensors"
+    save_file(layout, path, metadata={"input": "torchvision"})
+    loaded, convention = V.load_weight_file(path)
+    assert convention == "torchvision" and torch.equal(loaded["conv3_2.weight"], state["conv3_2.weight"])
