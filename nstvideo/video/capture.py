@@ -9,7 +9,14 @@ Two policies, chosen by the source (or by ``live=``):
   a slow consumer loses nothing and memory stays bounded.
 
 ``read()`` returns the next ``Frame``, ``None`` at the end of the stream, and raises ``CaptureError`` when
-the source failed (a camera that was unplugged): never a silent hang.
+the source failed: never a silent hang or a silent end. OpenCV's ``read()`` says only "no frame", so:
+
+* a file that gives no frame has ended;
+* a camera has failed when it gave no frame for ``CAMERA_STALL_S`` seconds (a clock, not a count of
+  misses: one V4L read can block for seconds);
+* a stream URL has failed after ``STREAM_MISSES`` failed reads in a row (each waits up to
+  ``STREAM_READ_TIMEOUT_MS``), unless it declared its length and gave that many frames (a video file
+  served over HTTP ends normally).
 """
 from __future__ import annotations
 
@@ -30,9 +37,11 @@ log = logging.getLogger(__name__)
 
 STREAM_PREFIXES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://", "udp://", "tcp://", "srt://")
 FILE_QUEUE_SIZE = 32
-# A camera that returns no frame this many times in a row (a few seconds at camera rates) is gone.
-CAMERA_MISSES = 50
-CAMERA_RETRY_S = 0.05
+# A camera that gave no frame for this long is gone (unplugged, or taken by another program).
+CAMERA_STALL_S = 5.0
+RETRY_S = 0.05
+# A stream URL whose reads fail this many times in a row has died (each read waits up to the read timeout).
+STREAM_MISSES = 3
 # Network streams only: how long OpenCV's FFmpeg backend may wait to open and per read.
 STREAM_OPEN_TIMEOUT_MS = 10_000
 STREAM_READ_TIMEOUT_MS = 5_000
@@ -175,7 +184,8 @@ class Capture:
     def _run(self) -> None:
         cap = self._cap
         assert cap is not None
-        index, misses = 0, 0
+        declared = cap.get(cv2.CAP_PROP_FRAME_COUNT) if self.is_stream else 0  # >0: a finite stream
+        index, misses, last_frame_at = 0, 0, time.monotonic()
         image: np.ndarray | None = self._first
         self._first = None
         try:
@@ -184,15 +194,15 @@ class Capture:
                     ok, image = cap.read()
                     if not ok or image is None:
                         image = None
-                        if not self.is_camera:
-                            break  # end of the file or stream
+                        if not (self.is_camera or self.is_stream):
+                            break  # end of the file
+                        if self.is_stream and 0 < declared <= index:
+                            break  # a finite stream gave every frame it declared
                         misses += 1
-                        if misses >= CAMERA_MISSES:
-                            raise CaptureError(f"{_describe(self.source)} stopped giving frames (unplugged?); "
-                                               "reconnect it and start again", self.source)
-                        self._stopping.wait(CAMERA_RETRY_S)
+                        self._check_alive(misses, time.monotonic() - last_frame_at, index, declared)
+                        self._stopping.wait(RETRY_S)
                         continue
-                misses = 0
+                misses, last_frame_at = 0, time.monotonic()
                 timestamp = self._timestamp(cap)
                 if self.live and not (self.is_camera or self.is_stream):
                     # A file played live: show each frame at its own time, like a camera would.
@@ -209,6 +219,16 @@ class Capture:
             with self._cond:
                 self._ended = True
                 self._cond.notify_all()
+
+    def _check_alive(self, misses: int, since_frame_s: float, frames: int, declared: float) -> None:
+        """Raise ``CaptureError`` when a camera or stream that just failed a read counts as dead."""
+        if self.is_camera and since_frame_s >= CAMERA_STALL_S:
+            raise CaptureError(f"{_describe(self.source)} stopped giving frames (unplugged?): none for "
+                               f"{since_frame_s:.0f} s; reconnect it and start again", self.source)
+        if self.is_stream and misses >= STREAM_MISSES:
+            of = f" of {declared:.0f}" if declared > 0 else ""
+            raise CaptureError(f"{_describe(self.source)} stopped after {frames}{of} frames ({misses} failed "
+                               "reads in a row); check the network and the server, then start again", self.source)
 
     def _timestamp(self, cap: cv2.VideoCapture) -> float:
         if self.is_camera or self.is_stream:

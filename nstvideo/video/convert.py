@@ -147,16 +147,23 @@ def _check_complete(path: Path, stream: av.video.stream.VideoStream) -> None:
 
 
 def output_size(width: int, height: int, max_side: int | None) -> tuple[int, int]:
-    """(width, height) of the stylized frames: shrunk like ``resize_max_side`` does it, never enlarged."""
-    h, w = resize_max_side(np.zeros((height, width, 1), np.uint8), max_side).shape[:2]
-    return w, h
+    """(width, height) of the stylized frames: shrunk like ``resize_max_side`` does it, never enlarged.
+
+    The same arithmetic and rounding as ``nstvideo.core.images.resize_max_side`` (a test holds them equal).
+    """
+    if not max_side or max(width, height) <= max_side:
+        return width, height
+    scale = max_side / max(height, width)
+    return max(1, round(width * scale)), max(1, round(height * scale))
 
 
 def convert_file(source: str | Path, target: str | Path, stylizer: Stylizer, config: ConvertConfig, *,
+                 info: VideoInfo | None = None,
                  on_frames: Callable[[int], None] | None = None,
                  should_stop: Callable[[], bool] | None = None) -> Path:
     """Stylize one video into ``target``; nothing appears at ``target`` unless it succeeds.
 
+    ``info``: what ``probe(source)`` returned, when the caller has it already (else it is probed here).
     ``on_frames(n)`` reports progress after each batch; ``should_stop()`` is checked before each batch
     and raises ``Cancelled``. Raises ``InputError``/``DecodeError`` for a bad input, ``OutputExistsError``
     when ``target`` exists and ``config.overwrite`` is off, ``EncodeError`` when writing fails.
@@ -164,7 +171,8 @@ def convert_file(source: str | Path, target: str | Path, stylizer: Stylizer, con
     source, target = Path(source), Path(target)
     if target.exists() and not config.overwrite:
         raise OutputExistsError(target)  # before any decoding
-    info = probe(source)
+    if info is None:
+        info = probe(source)
     width, height = output_size(info.width, info.height, config.max_side)
     with _open(source) as container:
         video = _video_stream(container, source)
@@ -235,32 +243,39 @@ def convert_files(config: ConvertConfig, *,
 
     ``on_start(source, frames or None)`` before each file, ``on_frames(n)`` while it runs, ``on_done(source,
     output path or error)`` after it. A style that cannot be loaded raises (nothing could be converted).
+    Inputs with the same output name (``a/clip.mp4`` and ``b/clip.mp4``) never overwrite each other, not
+    even with ``overwrite``: once one of them is converted, the later ones fail with an ``InputError``.
     """
     stylizer = Stylizer.from_style(config.style, config.device)
     summary = ConvertSummary()
-    for source in config.inputs:
-        source = Path(source)
-        if on_start:
-            on_start(source, _declared_frames(source))
+    written_by: dict[Path, Path] = {}  # resolved output -> the input converted into it in this call
+    for source in map(Path, config.inputs):
+        target = config.output_for(source, stylizer.name)
+        result: Path | NstVideoError
+        info: VideoInfo | None = None
         try:
-            result: Path | NstVideoError = convert_file(
-                source, config.output_for(source, stylizer.name), stylizer, config,
-                on_frames=on_frames, should_stop=should_stop)
-            summary.written[source] = result
-        except Cancelled:
-            summary.cancelled = True
-            break
+            if (earlier := written_by.get(target.resolve())) is not None:
+                raise InputError(f"{source} would be written to {target}, which {earlier} was just converted to; "
+                                 "rename one of them or convert them in separate runs", source)
+            info = probe(source)
         except NstVideoError as exc:
-            summary.failed[source] = result = exc
+            result = exc
+        if on_start:
+            on_start(source, info.frames if info else None)
+        if info is not None:
+            try:
+                result = convert_file(source, target, stylizer, config, info=info,
+                                      on_frames=on_frames, should_stop=should_stop)
+                written_by[target.resolve()] = source
+            except Cancelled:
+                summary.cancelled = True
+                break
+            except NstVideoError as exc:
+                result = exc
+        if isinstance(result, NstVideoError):
+            summary.failed[source] = result
+        else:
+            summary.written[source] = result
         if on_done:
             on_done(source, result)
     return summary
-
-
-def _declared_frames(path: Path) -> int | None:
-    """The frame count the container declares, for a progress bar; None when unknown or unreadable."""
-    try:
-        with av.open(str(path)) as container:
-            return container.streams.video[0].frames or None if container.streams.video else None
-    except (av.FFmpegError, OSError):
-        return None

@@ -6,7 +6,6 @@ the frame over to the GUI thread itself (a Qt signal does that).
 """
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
@@ -54,17 +53,3 @@ class CallbackSink(SinkBase):
         self._closed = True
         if self._on_close:
             self._on_close()
-
-
-class CollectSink(SinkBase):
-    """Keeps every frame in memory (tests and short clips only), and whether it was closed."""
-
-    def __init__(self) -> None:
-        self.frames: list[Frame] = []
-        self.closed = threading.Event()
-
-    def write(self, frame: Frame) -> None:
-        self.frames.append(frame)
-
-    def close(self) -> None:
-        self.closed.set()

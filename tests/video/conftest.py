@@ -1,14 +1,68 @@
 """Video fixtures: short clips generated with PyAV for the edge cases, real clips from ../shared."""
 from __future__ import annotations
 
+import threading
+import time
 from fractions import Fraction
 from pathlib import Path
 
 import av
 import numpy as np
 import pytest
+import torch
+
+from nstvideo.video.frame import Frame
+from nstvideo.video.sinks import SinkBase
 
 AUDIO_RATE = 48_000
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """One intra-op torch thread: the pipeline tests race threads against a clock, and torch spreading over
+    every core (on a small machine shared with other work) makes those timings erratic."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+class CollectSink(SinkBase):
+    """Keeps every frame in memory, and whether it was closed."""
+
+    def __init__(self) -> None:
+        self.frames: list[Frame] = []
+        self.closed = threading.Event()
+
+    def write(self, frame: Frame) -> None:
+        self.frames.append(frame)
+
+    def close(self) -> None:
+        self.closed.set()
+
+
+@pytest.fixture
+def collector():
+    """``collector()`` -> a new ``CollectSink``."""
+    return CollectSink
+
+
+@pytest.fixture
+def wait_until():
+    """``wait_until(condition, what, timeout=30)``: poll until ``condition()`` holds; fail the test at the deadline.
+
+    For tests that need "some frames went through": a generous deadline instead of a fixed sleep that a
+    loaded machine can overrun.
+    """
+
+    def wait(condition, what: str, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if time.monotonic() > deadline:
+                pytest.fail(f"{what}: not within {timeout} s")
+            time.sleep(0.01)
+
+    return wait
 
 
 def _picture(index: int, width: int, height: int) -> np.ndarray:

@@ -3,12 +3,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import av
 import numpy as np
 import pytest
 
 from nstvideo.cli import main
 from nstvideo.core.errors import DecodeError, InputError, OutputExistsError
-from nstvideo.video.convert import ConvertConfig, convert_file, convert_files, probe
+from nstvideo.core.images import resize_max_side
+from nstvideo.video.convert import ConvertConfig, convert_file, convert_files, output_size, probe
 
 
 def config(inputs, style, **kwargs) -> ConvertConfig:
@@ -117,6 +119,53 @@ def test_existing_output_is_not_overwritten(make_clip, random_style, tmp_path):
     assert isinstance(summary.failed[src], OutputExistsError) and out.read_bytes() == b"precious"
     assert convert_files(config([src], random_style, output=out, overwrite=True)).ok
     assert out.read_bytes() != b"precious" and not leftovers(tmp_path)
+
+
+def test_inputs_with_the_same_output_name_never_overwrite_each_other(make_clip, random_style, tmp_path,
+                                                                        read_back):
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+    first = make_clip("a/clip.mp4", frames=3)
+    second = make_clip("b/clip.mp4", frames=5)
+    other = make_clip("other.mp4", frames=2)
+    out_dir = tmp_path / "out"
+    done = []
+    summary = convert_files(config([first, second, other], random_style, out_dir=out_dir, overwrite=True),
+                            on_done=lambda s, r: done.append(s))
+    assert summary.written == {first: out_dir / "clip_random.mp4", other: out_dir / "other_random.mp4"}
+    error = summary.failed[second]
+    assert type(error) is InputError and error.path == second
+    assert str(first) in str(error) and "rename" in str(error) and "\n" not in str(error)
+    assert done == [first, second, other]
+    assert len(read_back(out_dir / "clip_random.mp4")["times"]) == 3  # the first input's, not the second's
+
+
+def test_each_input_is_opened_twice_and_its_frame_count_announced(make_clip, random_style, tmp_path,
+                                                                   monkeypatch):
+    sources = [make_clip("one.mp4", frames=4), make_clip("two.mp4", frames=6)]
+    opened: list[str] = []
+    real_open = av.open
+
+    def counting_open(file, *args, **kwargs):
+        opened.append(str(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(av, "open", counting_open)
+    started = []
+    summary = convert_files(config(sources, random_style, out_dir=tmp_path / "out"),
+                            on_start=lambda s, n: started.append((s, n)))
+    assert summary.ok and started == [(sources[0], 4), (sources[1], 6)]
+    # probe + convert; the output is opened for writing under a temporary name
+    assert [opened.count(str(s)) for s in sources] == [2, 2]
+
+
+@pytest.mark.parametrize("max_side", [None, 1, 2, 3, 7, 48, 64, 100, 321, 1000])
+def test_output_size_matches_resize_max_side(max_side):
+    for width, height in [(1, 1), (2, 1), (64, 48), (321, 241), (426, 240), (241, 321), (1920, 1080),
+                          (1000, 3), (3, 1000), (999, 333), (5, 7)]:
+        image = np.zeros((height, width, 1), np.uint8)
+        h, w = resize_max_side(image, max_side).shape[:2]
+        assert output_size(width, height, max_side) == (w, h), (width, height, max_side)
 
 
 def test_cancel_leaves_no_file(make_clip, random_style, tmp_path):

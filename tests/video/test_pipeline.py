@@ -1,8 +1,10 @@
 """Capture -> inference worker -> sinks: drop policies, style changes mid-stream, errors, stopping."""
 from __future__ import annotations
 
+import functools
 import threading
 import time
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import av
 import numpy as np
@@ -10,9 +12,9 @@ import pytest
 
 from nstvideo.core.errors import CaptureError
 from nstvideo.core.stylize import StyleOptions
-from nstvideo.video.capture import Capture
+from nstvideo.video.capture import CAMERA_STALL_S, STREAM_MISSES, Capture
 from nstvideo.video.frame import Frame
-from nstvideo.video.sinks import CallbackSink, CollectSink
+from nstvideo.video.sinks import CallbackSink
 from nstvideo.video.worker import InferenceWorker
 
 
@@ -32,11 +34,11 @@ def run_to_end(worker: InferenceWorker, timeout: float = 60.0) -> None:
     assert worker.join(timeout), "the worker did not reach the end of the stream"
 
 
-def test_file_source_with_slow_worker_drops_nothing(make_clip, stylizer):
+def test_file_source_with_slow_worker_drops_nothing(make_clip, stylizer, collector):
     src = make_clip(frames=40, rate=20)
     with av.open(str(src)) as container:
         expected = [float(f.pts * f.time_base) for f in container.decode(video=0)]
-    sink = CollectSink()
+    sink = collector()
     with Capture(src, queue_size=4) as capture:
         assert not capture.live
         worker = InferenceWorker(capture, SlowStylizer(stylizer, 0.01), [sink])
@@ -63,17 +65,18 @@ def test_live_source_with_slow_worker_drops_stale_frames_and_keeps_latency_bound
     finally:
         capture.stop()
     assert worker.error is None
+    # A queue that kept every frame would end about 40 * 0.1 - 1 = 3 s behind; the newest-frame slot keeps
+    # the age of what is shown to about two processing times (0.2 s). 1.5 s leaves room for a loaded
+    # machine and still fails for a queue.
+    assert max(latencies) < 1.5, latencies
     indices = [f.index for f in frames]
     assert indices == sorted(indices) and len(indices) < 30 and capture.dropped > 0
-    # A queue that kept every frame would end about 40 * 0.1 - 1 = 3 s behind; the newest-frame slot keeps
-    # the age of what is shown to about two processing times.
-    assert max(latencies) < 4 * delay, latencies
 
 
-def test_style_and_options_change_between_frames(make_clip, stylizer):
+def test_style_and_options_change_between_frames(make_clip, stylizer, collector):
     src = make_clip(frames=12)
     frames: list[Frame] = []
-    originals = CollectSink()
+    originals = collector()
 
     def on_frame(frame: Frame) -> None:
         frames.append(frame)
@@ -92,13 +95,13 @@ def test_style_and_options_change_between_frames(make_clip, stylizer):
     assert [f.timestamp for f in frames] == [f.timestamp for f in originals.frames]
 
 
-def test_worker_error_is_reported_and_sinks_are_closed(make_clip):
+def test_worker_error_is_reported_and_sinks_are_closed(make_clip, collector):
     class Broken:
         def stylize_images(self, images, options):
             raise RuntimeError("boom")
 
     errors, finished = [], threading.Event()
-    sink = CollectSink()
+    sink = collector()
     with Capture(make_clip(frames=5)) as capture:
         worker = InferenceWorker(capture, Broken(), [sink], on_error=errors.append, on_finished=finished.set)
         run_to_end(worker)
@@ -106,10 +109,10 @@ def test_worker_error_is_reported_and_sinks_are_closed(make_clip):
     assert finished.is_set() and sink.closed.is_set() and not sink.frames
 
 
-def test_stop_mid_stream_is_prompt_and_safe_twice(make_clip):
-    capture = Capture(make_clip(frames=60), queue_size=2).start()
+def test_stop_mid_stream_is_prompt_and_safe_twice(make_clip, wait_until):
+    capture = Capture(make_clip(frames=100), queue_size=2).start()  # 100 x 0.05 s: 5 s to the end
     worker = InferenceWorker(capture, None, [CallbackSink(lambda f: time.sleep(0.05))]).start()
-    time.sleep(0.2)
+    wait_until(lambda: worker.frames_done > 0, "the worker's first frame")
     started = time.monotonic()
     worker.stop()
     capture.stop()
@@ -117,7 +120,7 @@ def test_stop_mid_stream_is_prompt_and_safe_twice(make_clip):
     worker.stop()
     capture.stop()
     assert not worker.running and not capture.running
-    assert 0 < worker.frames_done < 60
+    assert 0 < worker.frames_done < 100
     assert capture.read() is None
 
 
@@ -133,9 +136,9 @@ def test_capture_errors_are_clear(tmp_path):
 
 
 def test_read_times_out_instead_of_hanging(make_clip):
-    capture = Capture(make_clip(frames=2, rate=1), live=True).start()  # the second frame is due after 1 s
+    capture = Capture(make_clip(timestamps=[0.0, 5.0]), live=True).start()  # the second frame is due after 5 s
     try:
-        assert capture.read(timeout=2).index == 0
+        assert capture.read(timeout=4).index == 0
         with pytest.raises(TimeoutError):
             capture.read(timeout=0.05)
     finally:
@@ -151,3 +154,52 @@ def test_real_clip_file_capture_matches_pyav_timestamps(video_dir):
     assert len(frames) == len(expected) == 100
     assert [f.timestamp for f in frames] == pytest.approx(expected, abs=1e-3)
     assert frames[0].image.shape == (36, 64, 3)
+
+
+@pytest.fixture
+def http_server(tmp_path):
+    """Serves ``tmp_path`` on localhost; yields the base URL: a real network stream, no internet needed."""
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(tmp_path)))
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="test-http", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+def test_stream_that_dies_mid_way_is_an_error_not_an_end(video_dir, tmp_path, http_server):
+    data = (video_dir / "pancake_kitchen.mp4").read_bytes()  # 300 frames, its index at the front
+    (tmp_path / "cut.mp4").write_bytes(data[: len(data) // 2])  # the connection ends half way
+    frames: list[Frame] = []
+    with Capture(f"{http_server}/cut.mp4") as capture:
+        assert capture.is_stream and capture.live
+        with pytest.raises(CaptureError, match="stopped after .* of 300 frames"):
+            for frame in capture:
+                frames.append(frame)
+    assert 0 < len(frames) < 300
+
+
+def test_finite_stream_that_gives_every_frame_ends_normally(video_dir, tmp_path, http_server):
+    (tmp_path / "full.mp4").write_bytes((video_dir / "pancake_kitchen.mp4").read_bytes())
+    with Capture(f"{http_server}/full.mp4", live=False) as capture:
+        frames = list(capture)
+    assert len(frames) == 300 and [f.index for f in frames] == list(range(300))
+
+
+def test_a_camera_is_dead_after_a_time_without_frames_not_after_a_count_of_misses():
+    camera = Capture(5)  # never started: no camera is needed to check the policy
+    camera._check_alive(misses=10_000, since_frame_s=CAMERA_STALL_S - 0.5, frames=7, declared=0)
+    with pytest.raises(CaptureError, match=r"camera 5 stopped giving frames \(unplugged\?\)"):
+        camera._check_alive(misses=1, since_frame_s=CAMERA_STALL_S, frames=7, declared=0)
+    stream = Capture("rtsp://127.0.0.1/live")
+    stream._check_alive(misses=STREAM_MISSES - 1, since_frame_s=1000, frames=7, declared=0)
+    with pytest.raises(CaptureError, match="rtsp://127.0.0.1/live stopped after 7 frames"):
+        stream._check_alive(misses=STREAM_MISSES, since_frame_s=0, frames=7, declared=0)

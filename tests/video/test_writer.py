@@ -1,7 +1,6 @@
 """The PyAV writer as a sink: timestamps, odd sizes, atomic files, finalised on stop."""
 from __future__ import annotations
 
-import time
 from fractions import Fraction
 
 import numpy as np
@@ -75,17 +74,18 @@ def test_existing_file_and_bad_suffix_are_refused(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.mp4"]
 
 
-def test_worker_finalises_the_recording_when_stopped(make_clip, tmp_path, read_back, stylizer):
-    src = make_clip(frames=30, rate=15)
+def test_worker_finalises_the_recording_when_stopped(make_clip, tmp_path, read_back, stylizer, wait_until):
+    src = make_clip(frames=60, rate=15)
     out = tmp_path / "recording.mp4"
     stylizer.stylize_images(np.zeros((1, 48, 64, 3), np.uint8), StyleOptions())  # first-call warm-up
-    capture = Capture(src, live=True).start()  # a 2 s live stream, stopped after about half
+    capture = Capture(src, live=True).start()  # a 4 s live stream, stopped after a few frames
     writer = VideoWriter(out, rebase=True, preset="ultrafast")
     worker = InferenceWorker(capture, stylizer, [writer]).start()
-    time.sleep(1.0)
+    wait_until(lambda: worker.frames_done >= 2, "two recorded frames")
+    assert worker.running  # stopped mid-stream: what finalises the file is stop(), not the end of the stream
     worker.stop()
     capture.stop()
     assert worker.error is None and writer.written
     after = read_back(out)
-    assert 2 <= len(after["times"]) == worker.frames_done < 30
+    assert 2 <= len(after["times"]) == worker.frames_done < 60
     assert after["times"][0] == 0.0 and after["times"] == sorted(after["times"])
