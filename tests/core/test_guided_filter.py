@@ -1,4 +1,3 @@
-import torch
 import torch.nn.functional as F
 
 from nstvideo.core.guided_filter import guided_upsample

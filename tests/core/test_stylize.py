@@ -1,5 +1,4 @@
 import numpy as np
-import torch
 
 from nstvideo.core.device import inference_runtime
 from nstvideo.core.styles import load_style
