@@ -152,13 +152,19 @@ def test_ctrl_c_writes_a_checkpoint_and_resume_goes_on(tmp_path, photos, data_di
            "--dataset", str(photos), "--name", "sigint", "--out", str(tmp_path / "s.safetensors"),
            "--run-dir", str(run_dir), "--iterations", "100000", "--batch-size", "1", "--image-size", "32",
            "--width", "0.25", "--vgg-weights", str(vgg_file), "--device", "cpu", "--checkpoint-every", "100000"]
-    proc = subprocess.Popen(cmd + ["--preview-every", "100000"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 300
-    while not (run_dir / "losses.csv").exists() or len(history(run_dir)) < 1:
-        assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read() if proc.poll() else "slow"
-        time.sleep(0.5)
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=120)
+    # A shell that starts jobs in the background makes them ignore SIGINT, and children inherit that:
+    # restore the default so Python installs its KeyboardInterrupt handler in the child.
+    with (tmp_path / "log.txt").open("w+") as log:
+        proc = subprocess.Popen(cmd + ["--preview-every", "100000"], stdout=log, stderr=log,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        deadline = time.monotonic() + 300
+        while not (run_dir / "losses.csv").exists() or len(history(run_dir)) < 1:
+            assert proc.poll() is None and time.monotonic() < deadline, "training did not log in time"
+            time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=120)
+        log.seek(0)
+        err = log.read()
     assert proc.returncode == 130, err
     saved = torch.load(run_dir / "checkpoint.pt", weights_only=True)["iteration"]
     assert saved >= 20  # the first loss row is logged at iteration 20
