@@ -41,6 +41,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     config = TrainConfig(**settings)
     with tqdm(total=config.iterations, desc=f"train {config.name}", unit="it", dynamic_ncols=True) as bar:
         def on_step(report: StepReport) -> None:
+            if bar.n == 0 and report.start_iteration:
+                bar.initial = report.start_iteration  # resumed: the rate and ETA count from here
             bar.n = report.iteration
             bar.set_postfix({k: f"{v:.3g}" for k, v in report.losses.items()}, refresh=False)
             bar.refresh()

@@ -106,6 +106,7 @@ class TrainConfig:
 class StepReport:
     iteration: int
     iterations: int
+    start_iteration: int  # where this run began: 0, or the checkpoint it resumed from
     losses: dict[str, float]
     seconds: float
     iterations_per_second: float
@@ -320,7 +321,7 @@ class Trainer:
                         self._append_history(history, iteration, values)
                         if self.on_step:
                             rate = (iteration - start) / max(self.elapsed - elapsed0, 1e-9)
-                            self.on_step(StepReport(iteration, cfg.iterations, values, self.elapsed, rate))
+                            self.on_step(StepReport(iteration, cfg.iterations, start, values, self.elapsed, rate))
                 if self.rank == 0 and (iteration % cfg.preview_every == 0 or iteration == cfg.iterations):
                     self._preview(iteration, preview)
                 if iteration % cfg.checkpoint_every == 0 and iteration < cfg.iterations:
