@@ -53,6 +53,28 @@ def test_stylize_writes_outputs_and_never_overwrites(capsys, tmp_path, data_dir,
     assert not list(tmp_path.glob(".*partial*"))
 
 
+def test_stylize_o_with_an_image_name_is_that_file(capsys, tmp_path, data_dir, random_style):
+    src = data_dir / "content" / "lion.jpg"
+    out = tmp_path / "painted.png"
+    code, _, _ = run(capsys, "stylize", src, "--style", random_style, "-o", out, "--max-side", "64")
+    assert code == 0 and out.is_file()
+    with pytest.raises(SystemExit) as exc:  # one file name for two images
+        main(["stylize", str(src), str(src), "--style", str(random_style), "-o", str(tmp_path / "x.jpg")])
+    assert exc.value.code == 2
+    code, _, err = run(capsys, "stylize", data_dir / "video" / "fox_indoor.mp4", "--style", random_style, "-o", tmp_path)
+    assert code == 1 and "nstvideo convert" in err
+
+
+def test_junk_weight_files_are_named_in_words(capsys, tmp_path, data_dir):
+    junk = tmp_path / "junk.pth"
+    junk.write_text("not a model")
+    code, _, err = run(capsys, "import-pth", junk, "--name", "x")
+    assert code == 1 and "is not a PyTorch file" in err and err.count("\n") == 1
+    code, _, err = run(capsys, "gatys", data_dir / "content" / "lion.jpg", data_dir / "styles" / "udnie.jpg",
+                       "-o", tmp_path / "g.jpg", "--vgg-weights", junk, "--steps", "1")
+    assert code == 1 and "is not a PyTorch file" in err and "--vgg-weights" in err
+
+
 def test_bad_argument_values_exit_2(capsys, tmp_path):
     with pytest.raises(SystemExit) as exc:
         main(["stylize", "a.jpg", "--style", "x", "-o", str(tmp_path), "--strength", "1.5"])

@@ -3,12 +3,15 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import os
 import tempfile
 from pathlib import Path
 
 from ..core.bench import bench_inference, bench_training_step
 from ..core.device import Runtime, describe_machine, inference_runtime, select_device
 from ..core.errors import InputError
+from ..core.images import read_image, write_image
+from ..core.quality import score_photo
 from ..core.stylize import StyleOptions, Stylizer
 from ..core.transformer_net import TransformerNet
 from ..core.vgg import load_vgg
@@ -33,7 +36,7 @@ def _bench_convert(args: argparse.Namespace, runtime: Runtime) -> None:
         raise InputError("--what convert needs --clip VIDEO (e.g. ../shared/data/video/chaplin_street.mp4)")
     with tempfile.TemporaryDirectory() as tmp:
         for w, h in args.sizes:
-            clip = rescaled_clip(args.clip, Path(tmp) / f"clip_{w}x{h}.mp4", (w, h), args.repeat)
+            clip = rescaled_clip(args.clip, Path(tmp) / f"clip_{w}x{h}.mp4", (w, h), args.loops)
             for width in args.widths:
                 stylizer = Stylizer(TransformerNet(width), runtime)
                 config = ConvertConfig(inputs=(clip,), style="-", output=Path(tmp) / "unused.mp4",
@@ -44,11 +47,47 @@ def _bench_convert(args: argparse.Namespace, runtime: Runtime) -> None:
                       f"{frames / seconds:14.2f} frames/s  (peak RSS {peak_rss_mib():.0f} MiB)", flush=True)
 
 
+def _reference(text: str) -> tuple[str, Path]:
+    stem, sep, path = text.partition("=")
+    if not sep or not stem or not path:
+        raise argparse.ArgumentTypeError(f"write PHOTO_STEM=IMAGE, e.g. japanese_garden=best_output2.jpg, got {text!r}")
+    return stem, Path(path)
+
+
+def _bench_quality(args: argparse.Namespace, runtime: Runtime) -> None:
+    if args.style is None or args.painting is None or not args.photos:
+        raise InputError("--what quality needs --style NAME, --painting IMAGE and --photos IMAGE...")
+    stylizer = Stylizer.from_style(args.style, args.device)
+    vgg = load_vgg(args.vgg_weights, runtime.device)
+    painting = read_image(args.painting)
+    references = [(stem, path, read_image(path)) for stem, path in args.reference]
+    print(f"quality    {stylizer.name} vs Gatys ({args.gatys_steps} L-BFGS steps), {args.short_side} px short side")
+    print(f"{'photo':20s} {'method':14s} {'style loss':>12s} {'content loss':>13s} {'style/Gatys':>12s} "
+          f"{'content/Gatys':>14s}")
+    for photo_path in args.photos:
+        stem = photo_path.stem
+        refs = {path.stem: image for s, path, image in references if s == stem}
+        scores = list(score_photo(stem, read_image(photo_path), painting, stylizer, vgg, args.short_side,
+                                  args.gatys_steps, refs))
+        gatys = next(s for s in scores if s.method == "gatys")
+        for s in scores:
+            print(f"{stem:20s} {s.method:14s} {s.style:12.4g} {s.content:13.4g} {s.style / gatys.style:12.2f} "
+                  f"{s.content / gatys.content:14.2f}", flush=True)
+            if args.out_dir is not None:
+                write_image(args.out_dir / f"{stem}_{s.method}.png", s.image, overwrite=True)
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     runtime = inference_runtime(args.device)
     print(f"# nstvideo bench, {datetime.date.today()}, {describe_machine(runtime.device)}, {runtime}")
+    load, cores = os.getloadavg()[0], os.cpu_count() or 1
+    if load > 0.5 * cores:
+        print(f"# warning: load average {load:.1f} on {cores} cores: other processes share the CPU and these "
+              "figures will be low; measure on an idle machine")
     if args.what == "convert":
         _bench_convert(args, runtime)
+    if args.what == "quality":
+        _bench_quality(args, runtime)
     if args.what in ("inference", "all"):
         for width in args.widths:
             for w, h in args.sizes:
@@ -67,16 +106,25 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="measure inference frames/s and training iterations/s on this machine")
-    p.add_argument("--what", choices=("inference", "training", "convert", "all"), default="inference",
-                   help="all = inference and training; convert times whole files (needs --clip)")
+    p.add_argument("--what", choices=("inference", "training", "convert", "quality", "all"), default="inference",
+                   help="all = inference and training; convert times whole files (needs --clip); quality scores "
+                        "a style against the Gatys baseline (needs --style, --painting, --photos)")
     p.add_argument("--clip", type=Path, help="a real video, rescaled to each --sizes entry for --what convert")
-    p.add_argument("--repeat", type=positive_int, default=1, help="play --clip this many times (memory checks)")
+    p.add_argument("--loops", type=positive_int, default=1, help="play --clip this many times (memory checks)")
     p.add_argument("--brush", type=brush_size, default=1.0)
     p.add_argument("--sizes", type=_sizes, default=_sizes("640x360,1280x720"), help="frame sizes WxH,WxH")
     p.add_argument("--widths", type=_floats, default=[0.5, 1.0], help="network widths, comma separated")
     p.add_argument("--train-sizes", type=lambda t: [int(v) for v in t.split(",")], default=[128, 256])
     p.add_argument("--batch", type=positive_int, default=1)
-    p.add_argument("--repeats", type=positive_int, default=5)
+    p.add_argument("--repeats", type=positive_int, default=5, help="timed runs per figure")
+    p.add_argument("--style", help="quality: the style to score, a name or a path")
+    p.add_argument("--painting", type=Path, help="quality: the painting the style was trained on")
+    p.add_argument("--photos", type=Path, nargs="+", default=[], help="quality: the photos to score on")
+    p.add_argument("--reference", type=_reference, action="append", default=[],
+                   help="quality: PHOTO_STEM=IMAGE, another method's published output of that photo to score too")
+    p.add_argument("--short-side", type=positive_int, default=256, help="quality: photos are scored at this size")
+    p.add_argument("--gatys-steps", type=positive_int, default=300)
+    p.add_argument("--out-dir", type=Path, help="quality: save every scored output here as PHOTO_METHOD.png")
     add_device(p)
     add_vgg(p)
     p.set_defaults(func=cmd_bench)

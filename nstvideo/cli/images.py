@@ -10,7 +10,7 @@ from tqdm import tqdm
 from ..core.device import select_device
 from ..core.errors import NstVideoError, OutputExistsError
 from ..core.gatys import GatysConfig, stylize_gatys
-from ..core.images import check_image_output, read_image, write_image
+from ..core.images import IMAGE_SUFFIXES, check_image_output, read_image, write_image
 from ..core.styles import import_pth, installed_styles, style_dirs
 from ..core.stylize_files import StylizeConfig, stylize_files
 from ..core.vgg import load_vgg
@@ -41,12 +41,18 @@ def cmd_gatys(args: argparse.Namespace) -> int:
 
 
 def cmd_stylize(args: argparse.Namespace) -> int:
+    is_file = args.output.suffix.lower() in IMAGE_SUFFIXES
+    if is_file and len(args.images) > 1:
+        args.parser.error(f"-o {args.output} names one image but {len(args.images)} were given; give a folder")
+    if is_file:
+        check_image_output(args.output)
     config = StylizeConfig(
-        inputs=tuple(args.images), style=args.style, out_dir=args.output, max_side=args.max_side,
+        inputs=tuple(args.images), style=args.style, max_side=args.max_side,
+        output=args.output if is_file else None, out_dir=None if is_file else args.output,
         options=style_options(args),
         device=args.device, overwrite=args.overwrite,
     )
-    with tqdm(total=len(config.inputs), desc="stylize", unit="image", delay=1.0) as bar:
+    with tqdm(total=len(config.inputs), desc="stylize", unit="image", delay=1.0, disable=None) as bar:
         def on_done(source: Path, result: object) -> None:
             bar.update(1)
             if isinstance(result, NstVideoError):
@@ -100,12 +106,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("stylize", help="stylize image files with a trained style")
     p.add_argument("images", type=Path, nargs="+")
     p.add_argument("--style", required=True, help="a style name (see 'nstvideo styles') or a .safetensors path")
-    p.add_argument("-o", "--output", type=Path, required=True, help="output folder")
+    p.add_argument("-o", "--output", type=Path, required=True,
+                   help="output folder (results are named <input>_<style>), or a file name for a single image")
     p.add_argument("--max-side", type=positive_int, default=None, help="shrink inputs so the longer side is at most N")
     p.add_argument("--overwrite", action="store_true")
     add_style_options(p)
     add_device(p)
-    p.set_defaults(func=cmd_stylize)
+    p.set_defaults(func=cmd_stylize, parser=p)
 
     p = sub.add_parser("styles", help="list installed styles")
     p.set_defaults(func=cmd_styles)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import signal
+import sys
 import tomllib
 from pathlib import Path
 
@@ -47,7 +49,15 @@ def cmd_train(args: argparse.Namespace) -> int:
             bar.set_postfix({k: f"{v:.3g}" for k, v in report.losses.items()}, refresh=False)
             bar.refresh()
 
-        result = Trainer(config, on_step=on_step, resume=args.resume).run()
+        # A `kill` or a closing session stops the run like Ctrl-C does: with a checkpoint to resume from.
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
+        try:
+            result = Trainer(config, on_step=on_step, resume=args.resume).run()
+        except KeyboardInterrupt:
+            bar.close()
+            print(f"interrupted; the checkpoint in {config.checkpoint_dir} continues with the same command "
+                  "and --resume", file=sys.stderr)
+            return 130
     if result.skipped_images:
         print(f"skipped {len(result.skipped_images)} unreadable image(s), e.g. {result.skipped_images[0]}")
     print(f"checkpoints, previews and losses: {config.checkpoint_dir}")

@@ -21,8 +21,10 @@ def crf_value(text: str) -> int:
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
+    if args.out_dir is not None and args.out_dir.suffix.lower() in VIDEO_SUFFIXES:
+        args.output, args.out_dir = args.out_dir, None  # `-o clip.mp4` means the file, as users expect
     if args.output is not None and len(args.videos) > 1:
-        args.parser.error(f"--output names one file but {len(args.videos)} videos were given; use -o OUTDIR")
+        args.parser.error(f"{args.output} names one file but {len(args.videos)} videos were given; give a folder")
     config = ConvertConfig(
         inputs=tuple(args.videos), style=args.style, output=args.output, out_dir=args.out_dir,
         max_side=args.max_side, crf=args.crf, preset=args.preset,
@@ -30,11 +32,12 @@ def cmd_convert(args: argparse.Namespace) -> int:
         device=args.device, batch_size=args.batch_size, overwrite=args.overwrite,
     )
     many = len(config.inputs) > 1
-    overall = tqdm(total=len(config.inputs), desc="videos", unit="video", position=0, disable=not many)
+    overall = tqdm(total=len(config.inputs), desc="videos", unit="video", position=0, disable=None if many else True)
     current: list[tqdm] = []
 
     def on_start(source: Path, frames: int | None) -> None:
-        current.append(tqdm(total=frames, desc=source.name, unit="frame", position=1 if many else 0, leave=False))
+        current.append(tqdm(total=frames, desc=source.name, unit="frame", position=1 if many else 0, leave=False,
+                            disable=None))
 
     def on_frames(n: int) -> None:
         current[-1].update(n)
@@ -53,12 +56,11 @@ def cmd_convert(args: argparse.Namespace) -> int:
         for bar in current:
             bar.close()
         overall.close()
-    if summary.failed:
+    if summary.failed and many:  # each error was printed as it happened; repeat them under one heading
         print(f"error: {len(summary.failed)} of {len(config.inputs)} videos failed:", file=sys.stderr)
         for source, error in summary.failed.items():
             print(f"  {source}: {error}", file=sys.stderr)
-        return 1
-    return 0
+    return 1 if summary.failed else 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -68,7 +70,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     target.add_argument("--output", type=Path, metavar="FILE",
                         help=f"the output file, for a single input ({', '.join(VIDEO_SUFFIXES)})")
     target.add_argument("-o", "--out-dir", type=Path, metavar="OUTDIR",
-                        help="output folder; each result is named <input>_<style>.mp4")
+                        help="output folder; each result is named <input>_<style>.mp4 (a name ending in .mp4 "
+                             "means that file, for a single input)")
     p.add_argument("--style", required=True, help="a style name (see 'nstvideo styles') or a .safetensors path")
     p.add_argument("--max-side", type=positive_int, default=None, help="shrink frames so the longer side is at most N")
     p.add_argument("--crf", type=crf_value, default=18, help="H.264 quality, 0 (lossless) .. 51 (worst); default 18")

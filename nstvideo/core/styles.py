@@ -19,6 +19,7 @@ from safetensors.torch import save_file
 
 from .errors import InputError, ModelLoadError, StyleNotFoundError
 from .images import atomic_output
+from .torch_files import load_weights_only
 from .transformer_net import ARCHITECTURE, TransformerNet, channels_for
 
 FORMAT = "nstvideo-style"
@@ -47,7 +48,7 @@ class StyleInfo:
     @property
     def description(self) -> str:
         painting = ", ".join(p for p in (self.title, self.artist, self.year) if p)
-        return painting or "(no painting recorded)"
+        return painting or self.recipe.get("style_image") or "(no painting recorded)"
 
     def to_metadata(self) -> dict[str, str]:
         meta = {"format": FORMAT, "format_version": str(FORMAT_VERSION), "architecture": ARCHITECTURE}
@@ -224,12 +225,7 @@ def import_pth(path: str | Path, name: str, out: str | Path | None = None, overw
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path} does not exist; check the path", path)
-    try:
-        raw = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # pickle errors come in many types
-        raise ModelLoadError(
-            f"{path} is not a plain PyTorch state dict (refused to unpickle it: {str(exc).splitlines()[0]})", path
-        ) from exc
+    raw = load_weights_only(path, "export a plain state dict (torch.save(model.state_dict(), path))")
     if isinstance(raw, dict) and "state_dict" in raw and isinstance(raw["state_dict"], dict):
         raw = raw["state_dict"]
     if not isinstance(raw, dict) or not all(isinstance(v, torch.Tensor) for v in raw.values()):

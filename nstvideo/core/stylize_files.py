@@ -5,23 +5,34 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import InputError, NstVideoError
+from .errors import InputError, NstVideoError, OutputExistsError
 from .images import read_image, resize_max_side, write_image
 from .stylize import Stylizer, StyleOptions
 
 
 @dataclass(frozen=True)
 class StylizeConfig:
+    """Exactly one of ``output`` (a file, one input only) and ``out_dir`` (a folder)."""
+
     inputs: tuple[Path, ...]
     style: str
-    out_dir: Path
+    out_dir: Path | None = None
+    output: Path | None = None
     max_side: int | None = None
     options: StyleOptions = field(default_factory=StyleOptions)
     device: str = "auto"
     overwrite: bool = False
 
+    def __post_init__(self) -> None:
+        if (self.output is None) == (self.out_dir is None):
+            raise ValueError("give exactly one of output (a file) and out_dir (a folder)")
+        if self.output is not None and len(self.inputs) != 1:
+            raise ValueError(f"output names one file but there are {len(self.inputs)} inputs; use out_dir")
+
 
 def output_path(config: StylizeConfig, source: Path, style_name: str) -> Path:
+    if config.output is not None:
+        return config.output
     suffix = source.suffix.lower() if source.suffix.lower() in (".jpg", ".jpeg", ".png", ".webp") else ".png"
     return config.out_dir / f"{source.stem}_{style_name}{suffix}"
 
@@ -42,6 +53,8 @@ def stylize_files(
             if target in written:
                 raise InputError(f"{source} would be written to {target} too, over another input's result; "
                                  "rename one of them or stylize them separately", source)
+            if target.exists() and not config.overwrite:
+                raise OutputExistsError(target)  # before the work, not after
             image = resize_max_side(read_image(source), config.max_side)
             result = stylizer.stylize_image(image, config.options)
             write_image(target, result, config.overwrite)

@@ -28,6 +28,7 @@ from .errors import ConfigError, InputError, ModelLoadError, OutputExistsError, 
 from .images import atomic_output, read_image, resize_max_side, write_image
 from .plot import plot_losses
 from .styles import SUFFIX, StyleInfo, save_style, user_style_dir
+from .torch_files import load_weights_only
 from .transformer_net import TransformerNet, channels_for
 from .vgg import load_vgg
 
@@ -191,10 +192,7 @@ class Trainer:
         path = self.checkpoint_path
         if not path.is_file():
             raise InputError(f"nothing to resume: {path} does not exist; start without --resume", path)
-        try:
-            state = torch.load(path, map_location=self.device, weights_only=True)
-        except Exception as exc:  # torch raises many types for a bad or truncated file
-            raise ModelLoadError(f"checkpoint {path} is unreadable ({exc}); delete it and start again", path) from exc
+        state = load_weights_only(path, "delete it and start again with --overwrite", self.device)
         if state.get("version") != CHECKPOINT_VERSION:
             raise ModelLoadError(f"checkpoint {path} has version {state.get('version')}; start a new run", path)
         saved = state["config"]
@@ -247,7 +245,7 @@ class Trainer:
         if cfg.output_path.exists():
             raise OutputExistsError(cfg.output_path)
         if self.checkpoint_path.exists():
-            raise TrainingError(f"{self.checkpoint_path} holds another run; pass --resume to continue it, "
+            raise TrainingError(f"{self.checkpoint_path} holds an unfinished run; pass --resume to continue it, "
                                 "--overwrite to start again, or another --run-dir", self.checkpoint_path)
 
     # -- the loop --------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from torch import nn
 
 from . import pixels
 from .errors import ModelLoadError
+from .torch_files import load_weights_only
 
 ENV_VAR = "NSTVIDEO_VGG_WEIGHTS"
 CONVENTIONS = ("caffe", "torchvision")
@@ -134,10 +135,7 @@ def load_weight_file(path: str | Path) -> tuple[dict[str, torch.Tensor], str]:
         if convention not in CONVENTIONS:
             raise ModelLoadError(f"{path}: metadata input={convention!r} is not one of {CONVENTIONS}", path)
     else:
-        try:
-            raw = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as exc:  # torch raises many types for a bad pickle
-            raise ModelLoadError(f"{path} is not a readable PyTorch weight file ({exc})", path) from exc
+        raw = load_weights_only(path, "point --vgg-weights at torchvision's vgg16 .pth or a .safetensors file")
         state, convention = (from_torchvision_state(raw) if "features.0.weight" in raw else raw), "torchvision"
     return check_state(state, path), convention
 

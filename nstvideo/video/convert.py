@@ -20,7 +20,7 @@ import av
 import numpy as np
 
 from ..core.errors import DecodeError, InputError, NstVideoError, OutputExistsError
-from ..core.images import resize_max_side
+from ..core.images import IMAGE_SUFFIXES, resize_max_side
 from ..core.stylize import StyleOptions, Stylizer
 from .frame import Frame
 from .writer import VideoWriter
@@ -96,6 +96,8 @@ def _open(path: Path) -> av.container.InputContainer:
         raise InputError(f"{path} does not exist; check the path", path)
     if path.is_dir():
         raise InputError(f"{path} is a folder; name a video file", path)
+    if path.suffix.lower() in IMAGE_SUFFIXES:
+        raise InputError(f"{path} is a still image; stylize it with 'nstvideo stylize'", path)
     try:
         return av.open(str(path))
     except av.FFmpegError as exc:

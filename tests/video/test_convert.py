@@ -220,6 +220,20 @@ def test_cli_output_file_takes_one_input(capsys, tmp_path):
     assert exc.value.code == 2
 
 
+def test_cli_o_with_a_video_name_is_that_file_and_still_images_are_sent_to_stylize(
+        capsys, make_clip, random_style, tmp_path, data_dir):
+    clip = make_clip(frames=2)
+    out = tmp_path / "painted.mp4"
+    args = ["--style", str(random_style), "--preset", "ultrafast", "--device", "cpu"]
+    assert main(["convert", str(clip), "-o", str(out), *args]) == 0
+    assert out.is_file()
+    photo = data_dir / "content" / "lion.jpg"
+    assert main(["convert", str(photo), "-o", str(tmp_path / "d"), *args]) == 1
+    err = capsys.readouterr().err
+    assert "nstvideo stylize" in err and err.count("error:") == 1, err  # said once, not twice
+    assert not (tmp_path / "d").exists() or not any((tmp_path / "d").iterdir())
+
+
 def _stylizer(style):
     from nstvideo.core.stylize import Stylizer
 

@@ -1,0 +1,59 @@
+"""The quality table of BENCHMARKS.md: a style network scored against the Gatys baseline.
+
+Each method's output for a photo is scored with the losses the baseline minimises (``losses.py``): the
+style loss against the painting resized to the output's longer side, as ``stylize_gatys`` sees it, and
+the content loss against the photo. A network that reaches Gatys' losses paints as well as an optimiser
+given minutes per image, in one forward pass.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .gatys import GatysConfig, style_and_content_losses, stylize_gatys
+from .stylize import Stylizer
+from .vgg import VGG16Features
+
+
+@dataclass(frozen=True)
+class Score:
+    photo: str
+    method: str  # "model", "gatys" or a reference's label
+    style: float
+    content: float
+    image: np.ndarray  # the scored output, uint8 BGR at the photo's scored size
+
+
+def resize_short_side(image: np.ndarray, side: int) -> np.ndarray:
+    h, w = image.shape[:2]
+    scale = side / min(h, w)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
+
+
+def score_photo(
+    name: str,
+    photo: np.ndarray,
+    painting: np.ndarray,
+    stylizer: Stylizer,
+    vgg: VGG16Features,
+    short_side: int = 256,
+    gatys_steps: int = 300,
+    references: Mapping[str, np.ndarray] | None = None,
+) -> Iterator[Score]:
+    """Scores of the model, the Gatys baseline (default weights) and any published outputs of this photo.
+
+    References (label -> image) are resized to the photo's scored size before scoring.
+    """
+    photo = resize_short_side(photo, short_side)
+    h, w = photo.shape[:2]
+    outputs = {"model": stylizer.stylize_image(photo)}
+    outputs["gatys"] = stylize_gatys(photo, painting, vgg, GatysConfig(size=max(h, w), steps=gatys_steps))
+    for label, image in (references or {}).items():
+        outputs[label] = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA)
+    for method, image in outputs.items():
+        losses = style_and_content_losses(image, photo, painting, vgg, style_side=max(h, w))
+        yield Score(name, method, losses["style"], losses["content"], image)
