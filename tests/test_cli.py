@@ -117,6 +117,25 @@ def test_bench_prints_one_line_per_measurement(capsys, data_dir):
     assert code == 1 and "--clip" in err
 
 
+def test_bench_quality_scores_model_gatys_and_references(capsys, tmp_path, data_dir, random_style, vgg_file):
+    from nstvideo.core.images import read_image, write_image
+    lion, udnie = data_dir / "content" / "lion.jpg", data_dir / "styles" / "udnie.jpg"
+    args = ["bench", "--what", "quality", "--style", random_style, "--painting", udnie, "--photos", lion,
+            "--reference", f"lion={lion}", "--short-side", "48", "--gatys-steps", "3", "--out-dir", tmp_path,
+            "--vgg-weights", vgg_file, "--device", "cpu"]
+    code, out, _ = run(capsys, *args)
+    rows = {line.split()[1]: line.split()[2:] for line in out.splitlines() if line.startswith("lion ")}
+    assert code == 0 and set(rows) == {"model", "gatys", "lion"}, out
+    assert rows["gatys"][2:] == ["1.00", "1.00"]
+    assert float(rows["lion"][1]) == 0.0  # the photo itself as a "reference": no content loss
+    # The saved baseline is reused, not optimised again: replace it with the photo and score again.
+    baseline = tmp_path / "lion_gatys_udnie.png"
+    write_image(baseline, read_image(tmp_path / "lion_lion.png"), overwrite=True)
+    code, out, _ = run(capsys, *args)
+    gatys = next(line for line in out.splitlines() if line.startswith("lion ") and " gatys " in line)
+    assert code == 0 and float(gatys.split()[3]) == 0.0, out
+
+
 def test_settings_out_of_range_and_unwritable_names_are_one_line_errors(capsys, tmp_path, data_dir):
     lion, udnie = data_dir / "content" / "lion.jpg", data_dir / "styles" / "udnie.jpg"
     code, _, err = run(capsys, "gatys", lion, udnie, "-o", tmp_path / "g.png", "--size", "8")

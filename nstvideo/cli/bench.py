@@ -54,6 +54,10 @@ def _reference(text: str) -> tuple[str, Path]:
     return stem, Path(path)
 
 
+def _ratio(a: float, b: float) -> float:
+    return a / b if b else float("inf")
+
+
 def _bench_quality(args: argparse.Namespace, runtime: Runtime) -> None:
     if args.style is None or args.painting is None or not args.photos:
         raise InputError("--what quality needs --style NAME, --painting IMAGE and --photos IMAGE...")
@@ -67,14 +71,17 @@ def _bench_quality(args: argparse.Namespace, runtime: Runtime) -> None:
     for photo_path in args.photos:
         stem = photo_path.stem
         refs = {path.stem: image for s, path, image in references if s == stem}
+        saved = {"gatys": f"{stem}_gatys_{args.painting.stem}.png"}  # the baseline depends on the painting
+        earlier = args.out_dir / saved["gatys"] if args.out_dir else None
+        reused = read_image(earlier) if earlier and earlier.is_file() else None
         scores = list(score_photo(stem, read_image(photo_path), painting, stylizer, vgg, args.short_side,
-                                  args.gatys_steps, refs))
-        gatys = next(s for s in scores if s.method == "gatys")
+                                  args.gatys_steps, refs, reused))
+        base = next(s for s in scores if s.method == "gatys")
         for s in scores:
-            print(f"{stem:20s} {s.method:14s} {s.style:12.4g} {s.content:13.4g} {s.style / gatys.style:12.2f} "
-                  f"{s.content / gatys.content:14.2f}", flush=True)
+            print(f"{stem:20s} {s.method:14s} {s.style:12.4g} {s.content:13.4g} {_ratio(s.style, base.style):12.2f} "
+                  f"{_ratio(s.content, base.content):14.2f}", flush=True)
             if args.out_dir is not None:
-                write_image(args.out_dir / f"{stem}_{s.method}.png", s.image, overwrite=True)
+                write_image(args.out_dir / saved.get(s.method, f"{stem}_{s.method}.png"), s.image, overwrite=True)
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -124,7 +131,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="quality: PHOTO_STEM=IMAGE, another method's published output of that photo to score too")
     p.add_argument("--short-side", type=positive_int, default=256, help="quality: photos are scored at this size")
     p.add_argument("--gatys-steps", type=positive_int, default=300)
-    p.add_argument("--out-dir", type=Path, help="quality: save every scored output here as PHOTO_METHOD.png")
+    p.add_argument("--out-dir", type=Path, help="quality: save every scored output here as PHOTO_METHOD.png; "
+                   "a PHOTO_gatys_PAINTING.png found there is reused instead of optimised again (delete it to redo)")
     add_device(p)
     add_vgg(p)
     p.set_defaults(func=cmd_bench)

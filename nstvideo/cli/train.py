@@ -76,6 +76,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--iterations", type=positive_int)
     p.add_argument("--batch-size", type=positive_int)
     p.add_argument("--image-size", type=positive_int, help="training crop size in pixels")
+    p.add_argument("--photo-size", type=positive_int,
+                   help="scale photos to this short side before cutting crops (default: just above --image-size)")
     p.add_argument("--style-size", type=positive_int, help="longer side of the painting for the style targets")
     p.add_argument("--content-weight", type=float)
     p.add_argument("--style-weight", type=float)

@@ -41,13 +41,21 @@ def _square(image: np.ndarray, side: int) -> np.ndarray:
 
 
 class PhotoCache:
-    """All photos of a folder as a uint8 RGB Nx3xSxS tensor, S = crop size x CROP_MARGIN."""
+    """All photos of a folder as a uint8 RGB Nx3xSxS tensor; S is ``side``, by default crop size x CROP_MARGIN.
 
-    def __init__(self, folder: str | Path, crop_size: int, device: torch.device | str = "cpu"):
+    A ``side`` well above the crop size cuts crops from photos at a larger scale (a part of a scene, not
+    the whole of it), for a network that will paint frames larger than its training crops.
+    """
+
+    def __init__(self, folder: str | Path, crop_size: int, device: torch.device | str = "cpu",
+                 side: int | None = None):
         folder = Path(folder)
         paths = find_images(folder)
         self.crop_size = crop_size
-        self.side = round(crop_size * CROP_MARGIN)
+        self.side = side or round(crop_size * CROP_MARGIN)
+        if self.side < crop_size:
+            raise DatasetError(f"photos scaled to {self.side} px cannot give {crop_size} px crops; "
+                               "raise the photo size or lower the crop size", folder)
         images, self.skipped = [], []
         for path in paths:
             data = np.fromfile(path, dtype=np.uint8)

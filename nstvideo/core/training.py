@@ -38,8 +38,8 @@ CHECKPOINT_VERSION = 1
 LOSS_NAMES = ("total", "content", "style", "tv")
 PATH_FIELDS = ("style_image", "dataset", "out", "run_dir", "vgg_weights", "preview_image")
 # What decides what the network learns: a resumed run must match the checkpoint on all of these.
-RECIPE_FIELDS = ("iterations", "batch_size", "image_size", "style_size", "content_weight", "style_weight",
-                 "tv_weight", "lr", "width", "seed")
+RECIPE_FIELDS = ("iterations", "batch_size", "image_size", "photo_size", "style_size", "content_weight",
+                 "style_weight", "tv_weight", "lr", "width", "seed")
 
 
 @dataclass
@@ -55,6 +55,7 @@ class TrainConfig:
     iterations: int = 40_000
     batch_size: int = 4
     image_size: int = 256
+    photo_size: int | None = None  # photos' short side before crops are cut; default image_size x 1.125
     style_size: int | None = None
     content_weight: float = 1.0
     style_weight: float = 5e-5
@@ -264,7 +265,8 @@ class Trainer:
         torch.manual_seed(cfg.seed)
         self.generator = torch.Generator().manual_seed(cfg.seed + self.rank)
         # On a GPU the whole uint8 set lives in device memory and crops are cut there.
-        data = PhotoCache(cfg.dataset, cfg.image_size, self.device if self.device.type == "cuda" else "cpu")
+        data = PhotoCache(cfg.dataset, cfg.image_size, self.device if self.device.type == "cuda" else "cpu",
+                          side=cfg.photo_size)
         if self.rank == 0 and data.skipped:
             log.warning("skipped %d unreadable image(s) in %s", len(data.skipped), cfg.dataset)
         vgg = load_vgg(cfg.vgg_weights, self.device).to(memory_format=self.memory_format)
@@ -282,7 +284,7 @@ class Trainer:
             style_grams = {k: losses.gram_matrix(v) for k, v in vgg(style, losses.STYLE_LAYERS).items()}
         if preview_photo is None:
             preview_photo = data.images[0].permute(1, 2, 0).flip(-1).cpu().numpy()
-        preview = pixels.to_tensor(resize_max_side(preview_photo, 2 * cfg.image_size), self.device)
+        preview = pixels.to_tensor(resize_max_side(preview_photo, 2 * data.side), self.device)
         if self.rank == 0:
             cfg.checkpoint_dir.mkdir(parents=True, exist_ok=True)
             history = self._start_history(start)

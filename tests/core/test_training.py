@@ -97,6 +97,18 @@ def test_unreadable_images_are_skipped_and_counted_empty_folders_refused(tmp_pat
         PhotoCache(tmp_path / "absent", 64)
 
 
+def test_crops_can_come_from_photos_at_a_larger_scale(photos):
+    """--photo-size: 48 px crops cut from photos at 96 px show a part of each photo, not all of it."""
+    cache = PhotoCache(photos, 48, side=96)
+    assert cache.images.shape[-2:] == (96, 96)
+    crops = cache.sample(8, torch.Generator().manual_seed(0))
+    assert crops.shape == (8, 3, 48, 48)
+    whole = PhotoCache(photos, 48)
+    assert whole.images.shape[-1] == 54
+    with pytest.raises(DatasetError, match="cannot give 48 px crops"):
+        PhotoCache(photos, 48, side=32)
+
+
 def test_recipe_file_and_cli(tmp_path, photos, data_dir, vgg_file):
     recipe = tmp_path / "tiny.toml"
     recipe.write_text(
