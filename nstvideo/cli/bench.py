@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import os
 import tempfile
+import time
 from pathlib import Path
 
 from ..core.bench import bench_inference, bench_training_step
@@ -84,13 +84,32 @@ def _bench_quality(args: argparse.Namespace, runtime: Runtime) -> None:
                 write_image(args.out_dir / saved.get(s.method, f"{stem}_{s.method}.png"), s.image, overwrite=True)
 
 
+def _cpu_busy(seconds: float = 1.0) -> float | None:
+    """Fraction of all cores busy over ``seconds`` while this process waits (Linux; None elsewhere).
+
+    Not the load average: that still counts a bench that ended a minute ago, or this one's own threads.
+    """
+    def sample() -> tuple[int, int]:
+        with open("/proc/stat") as f:
+            ticks = [int(v) for v in f.readline().split()[1:]]
+        return ticks[3] + ticks[4], sum(ticks)  # idle + iowait, total
+
+    try:
+        idle0, total0 = sample()
+        time.sleep(seconds)
+        idle1, total1 = sample()
+    except (OSError, ValueError, IndexError):
+        return None
+    return 1.0 - (idle1 - idle0) / max(total1 - total0, 1)
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     runtime = inference_runtime(args.device)
     print(f"# nstvideo bench, {datetime.date.today()}, {describe_machine(runtime.device)}, {runtime}")
-    load, cores = os.getloadavg()[0], os.cpu_count() or 1
-    if load > 0.5 * cores:
-        print(f"# warning: load average {load:.1f} on {cores} cores: other processes share the CPU and these "
-              "figures will be low; measure on an idle machine")
+    busy = _cpu_busy()
+    if busy is not None and busy > 0.25:
+        print(f"# warning: other processes kept the CPU {busy:.0%} busy just now; these figures will be low: "
+              "measure on an idle machine")
     if args.what == "convert":
         _bench_convert(args, runtime)
     if args.what == "quality":

@@ -73,6 +73,14 @@ def atomic_output(path: str | Path, overwrite: bool = False) -> Iterator[Path]:
         tmp.unlink(missing_ok=True)
 
 
+def check_target(output: Path | None, out_dir: Path | None, inputs: int) -> None:
+    """A batch job writes to exactly one of a file (one input only) and a folder."""
+    if (output is None) == (out_dir is None):
+        raise ValueError("give exactly one of output (a file) and out_dir (a folder)")
+    if output is not None and inputs != 1:
+        raise ValueError(f"output names one file but there are {inputs} inputs; use out_dir")
+
+
 def check_image_output(path: str | Path) -> Path:
     """Refuse an output name OpenCV cannot write before any work is done."""
     path = Path(path)

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import InputError, NstVideoError, OutputExistsError
-from .images import read_image, resize_max_side, write_image
+from .images import check_target, read_image, resize_max_side, write_image
 from .stylize import Stylizer, StyleOptions
 
 
@@ -24,10 +24,7 @@ class StylizeConfig:
     overwrite: bool = False
 
     def __post_init__(self) -> None:
-        if (self.output is None) == (self.out_dir is None):
-            raise ValueError("give exactly one of output (a file) and out_dir (a folder)")
-        if self.output is not None and len(self.inputs) != 1:
-            raise ValueError(f"output names one file but there are {len(self.inputs)} inputs; use out_dir")
+        check_target(self.output, self.out_dir, len(self.inputs))
 
 
 def output_path(config: StylizeConfig, source: Path, style_name: str) -> Path:

@@ -20,7 +20,7 @@ import av
 import numpy as np
 
 from ..core.errors import DecodeError, InputError, NstVideoError, OutputExistsError
-from ..core.images import IMAGE_SUFFIXES, resize_max_side
+from ..core.images import IMAGE_SUFFIXES, check_target, resize_max_side
 from ..core.stylize import StyleOptions, Stylizer
 from .frame import Frame
 from .writer import VideoWriter
@@ -48,10 +48,7 @@ class ConvertConfig:
     overwrite: bool = False
 
     def __post_init__(self) -> None:
-        if (self.output is None) == (self.out_dir is None):
-            raise ValueError("give exactly one of output (a file) and out_dir (a folder)")
-        if self.output is not None and len(self.inputs) != 1:
-            raise ValueError(f"output names one file but there are {len(self.inputs)} inputs; use out_dir")
+        check_target(self.output, self.out_dir, len(self.inputs))
         if self.batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {self.batch_size}")
 
