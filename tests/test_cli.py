@@ -129,11 +129,11 @@ def test_bench_quality_scores_model_gatys_and_references(capsys, tmp_path, data_
     assert rows["gatys"][2:] == ["1.00", "1.00"]
     assert float(rows["lion"][1]) == 0.0  # the photo itself as a "reference": no content loss
     # The saved baseline is reused, not optimised again: replace it with the photo and score again.
-    baseline = tmp_path / "lion_gatys_udnie.png"
+    baseline = tmp_path / "lion_gatys_udnie_3steps.png"
     write_image(baseline, read_image(tmp_path / "lion_lion.png"), overwrite=True)
     code, out, _ = run(capsys, *args)
     gatys = next(line for line in out.splitlines() if line.startswith("lion ") and " gatys " in line)
-    assert code == 0 and float(gatys.split()[3]) == 0.0, out
+    assert code == 0 and float(gatys.split()[3]) == 0.0 and "reusing" in out, out
 
 
 def test_settings_out_of_range_and_unwritable_names_are_one_line_errors(capsys, tmp_path, data_dir):

@@ -65,15 +65,24 @@ def _bench_quality(args: argparse.Namespace, runtime: Runtime) -> None:
     vgg = load_vgg(args.vgg_weights, runtime.device)
     painting = read_image(args.painting)
     references = [(stem, path, read_image(path)) for stem, path in args.reference]
+    stems = {photo.stem for photo in args.photos}
+    for stem, path, _ in references:
+        if stem not in stems:
+            raise InputError(f"--reference {stem}={path} names no photo of --photos", path)
+        if path.stem in ("model", "gatys"):
+            raise InputError(f"--reference {path}: rename it, '{path.stem}' labels this bench's own rows", path)
     print(f"quality    {stylizer.name} vs Gatys ({args.gatys_steps} L-BFGS steps), {args.short_side} px short side")
     print(f"{'photo':20s} {'method':14s} {'style loss':>12s} {'content loss':>13s} {'style/Gatys':>12s} "
           f"{'content/Gatys':>14s}")
     for photo_path in args.photos:
         stem = photo_path.stem
         refs = {path.stem: image for s, path, image in references if s == stem}
-        saved = {"gatys": f"{stem}_gatys_{args.painting.stem}.png"}  # the baseline depends on the painting
+        # The baseline depends on the painting and the steps (the size shows in the image's shape).
+        saved = {"gatys": f"{stem}_gatys_{args.painting.stem}_{args.gatys_steps}steps.png"}
         earlier = args.out_dir / saved["gatys"] if args.out_dir else None
         reused = read_image(earlier) if earlier and earlier.is_file() else None
+        if reused is not None:
+            print(f"# {stem}: reusing the Gatys output {earlier}", flush=True)
         scores = list(score_photo(stem, read_image(photo_path), painting, stylizer, vgg, args.short_side,
                                   args.gatys_steps, refs, reused))
         base = next(s for s in scores if s.method == "gatys")
@@ -91,8 +100,8 @@ def _cpu_busy(seconds: float = 1.0) -> float | None:
     """
     def sample() -> tuple[int, int]:
         with open("/proc/stat") as f:
-            ticks = [int(v) for v in f.readline().split()[1:]]
-        return ticks[3] + ticks[4], sum(ticks)  # idle + iowait, total
+            ticks = [int(v) for v in f.readline().split()[1:9]]  # user..steal; guest is inside user
+        return ticks[3] + ticks[4], sum(ticks)  # idle + iowait, total (the whole host's, in a container)
 
     try:
         idle0, total0 = sample()
@@ -131,7 +140,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("bench", help="measure inference frames/s and training iterations/s on this machine")
+    p = sub.add_parser("bench", help="measure inference frames/s and training iterations/s on this machine",
+                       allow_abbrev=False)  # --repeat was renamed --loops: it must not become --repeats
     p.add_argument("--what", choices=("inference", "training", "convert", "quality", "all"), default="inference",
                    help="all = inference and training; convert times whole files (needs --clip); quality scores "
                         "a style against the Gatys baseline (needs --style, --painting, --photos)")
@@ -151,7 +161,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--short-side", type=positive_int, default=256, help="quality: photos are scored at this size")
     p.add_argument("--gatys-steps", type=positive_int, default=300)
     p.add_argument("--out-dir", type=Path, help="quality: save every scored output here as PHOTO_METHOD.png; "
-                   "a PHOTO_gatys_PAINTING.png found there is reused instead of optimised again (delete it to redo)")
+                   "a PHOTO_gatys_PAINTING_Nsteps.png found there is reused instead of optimised again")
     add_device(p)
     add_vgg(p)
     p.set_defaults(func=cmd_bench)

@@ -41,7 +41,7 @@ def cmd_gatys(args: argparse.Namespace) -> int:
 
 
 def cmd_stylize(args: argparse.Namespace) -> int:
-    is_file = args.output.suffix.lower() in IMAGE_SUFFIXES
+    is_file = args.output.suffix.lower() in IMAGE_SUFFIXES and not args.output.is_dir()
     if is_file and len(args.images) > 1:
         args.parser.error(f"-o {args.output} names one image but {len(args.images)} were given; give a folder")
     if is_file:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import signal
 import sys
 import tomllib
@@ -50,14 +51,23 @@ def cmd_train(args: argparse.Namespace) -> int:
             bar.refresh()
 
         # A `kill` or a closing session stops the run like Ctrl-C does: with a checkpoint to resume from.
-        signal.signal(signal.SIGTERM, signal.default_int_handler)
+        # Not under torchrun, which SIGTERMs the other ranks when one dies: they cannot gather a checkpoint.
+        single = int(os.environ.get("WORLD_SIZE", "1")) == 1
+        previous = signal.signal(signal.SIGTERM, signal.default_int_handler) if single else None
+        trainer = Trainer(config, on_step=on_step, resume=args.resume)
         try:
-            result = Trainer(config, on_step=on_step, resume=args.resume).run()
+            result = trainer.run()
         except KeyboardInterrupt:
             bar.close()
-            print(f"interrupted; the checkpoint in {config.checkpoint_dir} continues with the same command "
-                  "and --resume", file=sys.stderr)
+            if trainer.checkpoint_path.exists():
+                print(f"interrupted; the checkpoint in {config.checkpoint_dir} continues with the same command "
+                      "and --resume", file=sys.stderr)
+            else:
+                print("interrupted before the first checkpoint; nothing to resume", file=sys.stderr)
             return 130
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
     if result.skipped_images:
         print(f"skipped {len(result.skipped_images)} unreadable image(s), e.g. {result.skipped_images[0]}")
     print(f"checkpoints, previews and losses: {config.checkpoint_dir}")

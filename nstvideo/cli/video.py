@@ -8,6 +8,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from ..core.errors import NstVideoError
+from ..core.images import VIDEO_LOOKING_SUFFIXES
 from ..video.convert import ConvertConfig, convert_files
 from ..video.writer import VIDEO_SUFFIXES, X264_PRESETS
 from .common import add_device, add_style_options, positive_int, style_options
@@ -21,8 +22,9 @@ def crf_value(text: str) -> int:
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
-    if args.out_dir is not None and args.out_dir.suffix.lower() in VIDEO_SUFFIXES:
-        args.output, args.out_dir = args.out_dir, None  # `-o clip.mp4` means the file, as users expect
+    out_dir = args.out_dir
+    if out_dir is not None and out_dir.suffix.lower() in VIDEO_LOOKING_SUFFIXES and not out_dir.is_dir():
+        args.output, args.out_dir = out_dir, None  # `-o clip.mp4` means the file, as users expect
     if args.output is not None and len(args.videos) > 1:
         args.parser.error(f"{args.output} names one file but {len(args.videos)} videos were given; give a folder")
     config = ConvertConfig(
@@ -70,8 +72,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     target.add_argument("--output", type=Path, metavar="FILE",
                         help=f"the output file, for a single input ({', '.join(VIDEO_SUFFIXES)})")
     target.add_argument("-o", "--out-dir", type=Path, metavar="OUTDIR",
-                        help="output folder; each result is named <input>_<style>.mp4 (a name ending in .mp4 "
-                             "means that file, for a single input)")
+                        help="output folder; each result is named <input>_<style>.mp4 (a name ending in .mp4, "
+                             ".mov, .mkv... means that file, for a single input)")
     p.add_argument("--style", required=True, help="a style name (see 'nstvideo styles') or a .safetensors path")
     p.add_argument("--max-side", type=positive_int, default=None, help="shrink frames so the longer side is at most N")
     p.add_argument("--crf", type=crf_value, default=18, help="H.264 quality, 0 (lossless) .. 51 (worst); default 18")

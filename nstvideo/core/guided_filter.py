@@ -23,7 +23,8 @@ def _box(x: torch.Tensor, r: int) -> torch.Tensor:
 def guided_upsample(
     small_output: torch.Tensor, small_guide: torch.Tensor, guide: torch.Tensor, radius: int = 2, eps: float = 1e-3
 ) -> torch.Tensor:
-    """``small_output`` (Nx3xhxw) brought to ``guide``'s size (Nx3xHxW RGB), steered by its edges.
+    """``small_output`` (Nx3xhxw) brought to ``guide``'s size (Nx3xHxW RGB), steered by its edges, with
+    the residual texture the guide cannot explain upsampled bicubically and added back.
 
     ``small_guide`` is ``guide`` resized to hxw. ``eps`` (in [0,1]^2 intensity units) sets how strong an
     edge must be to be kept; larger values smooth more.

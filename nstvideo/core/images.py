@@ -16,7 +16,7 @@ _UMASK = os.umask(0o022)
 os.umask(_UMASK)
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
-_VIDEO_LOOKING = (".mp4", ".m4v", ".mov", ".mkv", ".avi", ".webm")
+VIDEO_LOOKING_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv", ".avi", ".webm")  # to point users at the right command
 
 
 def read_image(path: str | Path) -> np.ndarray:
@@ -31,7 +31,7 @@ def read_image(path: str | Path) -> np.ndarray:
     except OSError as exc:
         raise InputError(f"cannot read {path} ({exc.strerror}); check its permissions", path) from exc
     image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
-    if image is None and path.suffix.lower() in _VIDEO_LOOKING:
+    if image is None and path.suffix.lower() in VIDEO_LOOKING_SUFFIXES:
         raise InputError(f"{path} is a video; stylize it with 'nstvideo convert'", path)
     if image is None:
         raise InputError(f"{path} is not an image OpenCV can read (JPEG, PNG, BMP, WebP, TIFF)", path)

@@ -154,7 +154,7 @@ class Trainer:
             torch.cuda.set_device(self.device)
         # bf16 autocast on GPUs: Grams stay fp32 (losses.gram_matrix), the rest runs on tensor cores.
         self.amp = self.device.type == "cuda"
-        # channels_last also on the CPU: 8-15% more iterations/s there (BENCHMARKS.md); MPS left as is.
+        # channels_last also on the CPU, where it measured faster (BENCHMARKS.md); MPS left as is.
         self.memory_format = torch.channels_last if self.device.type in ("cuda", "cpu") else torch.contiguous_format
         self.elapsed = 0.0
 

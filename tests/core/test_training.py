@@ -154,6 +154,9 @@ def test_a_fresh_run_never_clobbers_another_and_resume_checks_the_settings(tmp_p
     changed = small_config(tmp_path, photos, data_dir, vgg_file, iterations=8, style_weight=1e-3)
     with pytest.raises(TrainingError, match="style_weight"):
         Trainer(changed, resume=True).run()
+    rescaled = small_config(tmp_path, photos, data_dir, vgg_file, iterations=8, photo_size=96)
+    with pytest.raises(TrainingError, match="photo_size"):
+        Trainer(rescaled, resume=True).run()
     longer = small_config(tmp_path, photos, data_dir, vgg_file, iterations=8)
     assert Trainer(longer, resume=True).run().iteration == 8
 
