@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from .errors import DatasetError
-from .images import IMAGE_SUFFIXES
+from .images import IMAGE_SUFFIXES, resize_short_side
 
 log = logging.getLogger(__name__)
 
@@ -31,10 +31,7 @@ def find_images(folder: Path) -> list[Path]:
 
 def _square(image: np.ndarray, side: int) -> np.ndarray:
     """Resize so the short side is ``side``, then centre-crop to ``side`` x ``side``."""
-    h, w = image.shape[:2]
-    scale = side / min(h, w)
-    resized = cv2.resize(image, (max(side, round(w * scale)), max(side, round(h * scale))),
-                         interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
+    resized = resize_short_side(image, side)
     h, w = resized.shape[:2]
     top, left = (h - side) // 2, (w - side) // 2
     return resized[top:top + side, left:left + side]

@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from .gatys import GatysConfig, style_and_content_losses, stylize_gatys
+from .images import resize_short_side
 from .stylize import Stylizer
 from .vgg import VGG16Features
 
@@ -25,13 +26,6 @@ class Score:
     style: float
     content: float
     image: np.ndarray  # the scored output, uint8 BGR at the photo's scored size
-
-
-def resize_short_side(image: np.ndarray, side: int) -> np.ndarray:
-    h, w = image.shape[:2]
-    scale = side / min(h, w)
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    return cv2.resize(image, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
 
 
 def score_photo(
