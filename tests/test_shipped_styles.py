@@ -1,7 +1,6 @@
 """The styles in weights/: within budget, described, reproducible from train/, and they paint."""
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 
 import cv2
@@ -9,27 +8,26 @@ import pytest
 import torch
 from safetensors import safe_open
 
-from nstvideo.core.styles import SHIPPED_DIR, read_info
-from nstvideo.core.training import RECIPE_FIELDS
-
+from nstvideo.cli.train import load_recipe
 from nstvideo.core.images import read_image, resize_short_side
+from nstvideo.core.styles import SHIPPED_DIR, load_style, read_info
+from nstvideo.core.training import TrainConfig
 
 REPO = Path(__file__).resolve().parents[1]
-
 SHIPPED = sorted(SHIPPED_DIR.glob("*.safetensors"))
 
 
-def test_the_two_first_styles_ship():
+def test_picasso_and_the_starry_night_ship():
     assert {p.stem for p in SHIPPED} >= {"picasso_selfportrait_1907", "starry_night"}
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
-def test_style_file_is_small_fp16_and_says_what_it_is(path):
-    assert path.stat().st_size <= 4 * 2**20
+def test_style_file_is_small_fp16_loads_and_says_what_it_is(path):
+    assert path.stat().st_size < 4_000_000  # the budget of a shipped style, as in test_styles.py
     with safe_open(path, "pt") as f:
+        assert f.metadata()["name"] == path.stem
         assert {f.get_tensor(k).dtype for k in f.keys()} == {torch.float16}
-    info = read_info(path)
-    assert info.name == path.stem
+    _, info = load_style(path)
     assert all((info.title, info.artist, info.year, info.rights)), "title, artist, year and rights are required"
     assert info.training["seconds"] > 0 and info.training["machine"]
 
@@ -38,13 +36,13 @@ def test_style_file_is_small_fp16_and_says_what_it_is(path):
 def test_recipe_in_train_reproduces_the_style(path):
     recipe_file = REPO / "train" / f"{path.stem}.toml"
     assert recipe_file.exists(), f"{path.name} ships without train/{recipe_file.name}"
-    recipe = tomllib.loads(recipe_file.read_text())
+    config = TrainConfig(**load_recipe(recipe_file))
     info = read_info(path)
-    assert (REPO / "train" / recipe["out"]).resolve() == path
-    assert {k: recipe[k] for k in RECIPE_FIELDS if k in recipe} == {
-        k: info.recipe[k] for k in RECIPE_FIELDS if k in recipe}
-    assert info.iterations == recipe["iterations"]
-    assert info.recipe["style_image"] == (REPO / "train" / recipe["style_image"]).name
+    assert config.output_path == path
+    assert config.recipe() == info.recipe
+    assert config.iterations == info.iterations
+    assert (config.name, config.title, config.artist, config.year, config.rights) == (
+        info.name, info.title, info.artist, info.year, info.rights)
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
@@ -53,9 +51,12 @@ def test_style_paints_a_photo_it_was_not_scored_on(path, data_dir, vgg):
     from nstvideo.core.gatys import style_and_content_losses
     from nstvideo.core.stylize import Stylizer
 
+    painting_file = data_dir / "styles" / read_info(path).recipe["style_image"]
+    if not painting_file.exists():
+        pytest.skip(f"{painting_file} is missing: the shared/ folder beside the checkout is incomplete")
+    painting = read_image(painting_file)
     photo = resize_short_side(read_image(data_dir / "content" / "portrait_office.jpg"), 192)
     h, w = photo.shape[:2]
-    painting = read_image(data_dir / "styles" / read_info(path).recipe["style_image"])
     out = Stylizer.from_style(path, "cpu").stylize_image(photo)
 
     def losses(image):
@@ -63,5 +64,7 @@ def test_style_paints_a_photo_it_was_not_scored_on(path, data_dir, vgg):
 
     ours, of_photo = losses(out), losses(photo)
     of_painting = losses(cv2.resize(painting, (w, h), interpolation=cv2.INTER_AREA))
+    # Measured: style 0.18-0.37 of the photo's, content 0.33-0.36 of the painting's; a flat grey image
+    # scores 0.58-0.71 on content, the other style's network 1.15-1.54 on style.
     assert ours["style"] < 0.5 * of_photo["style"]
-    assert ours["content"] < 0.5 * of_painting["content"]
+    assert ours["content"] < 0.45 * of_painting["content"]
