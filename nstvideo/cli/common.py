@@ -2,12 +2,18 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
-
 from dataclasses import fields
+from pathlib import Path
 
 from ..core.device import DEVICE_CHOICES
 from ..core.stylize import StyleOptions
+
+
+def names_a_file(path: Path, suffixes: tuple[str, ...]) -> bool:
+    """Whether ``-o PATH`` means one output file: it ends in one of ``suffixes`` and is not a folder."""
+    return path.suffix.lower() in suffixes and not path.is_dir()
+
+
 def unit_interval(text: str) -> float:
     value = float(text)
     if not 0.0 <= value <= 1.0:

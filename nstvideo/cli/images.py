@@ -14,7 +14,7 @@ from ..core.images import IMAGE_SUFFIXES, check_image_output, read_image, write_
 from ..core.styles import import_pth, installed_styles, style_dirs
 from ..core.stylize_files import StylizeConfig, stylize_files
 from ..core.vgg import load_vgg
-from .common import add_device, add_style_options, add_vgg, positive_int, style_options
+from .common import add_device, add_style_options, add_vgg, names_a_file, positive_int, style_options
 
 
 def cmd_gatys(args: argparse.Namespace) -> int:
@@ -41,7 +41,7 @@ def cmd_gatys(args: argparse.Namespace) -> int:
 
 
 def cmd_stylize(args: argparse.Namespace) -> int:
-    is_file = args.output.suffix.lower() in IMAGE_SUFFIXES and not args.output.is_dir()
+    is_file = names_a_file(args.output, IMAGE_SUFFIXES)
     if is_file and len(args.images) > 1:
         args.parser.error(f"-o {args.output} names one image but {len(args.images)} were given; give a folder")
     if is_file:

@@ -11,7 +11,7 @@ from ..core.errors import NstVideoError
 from ..core.images import VIDEO_LOOKING_SUFFIXES
 from ..video.convert import ConvertConfig, convert_files
 from ..video.writer import VIDEO_SUFFIXES, X264_PRESETS
-from .common import add_device, add_style_options, positive_int, style_options
+from .common import add_device, add_style_options, names_a_file, positive_int, style_options
 
 
 def crf_value(text: str) -> int:
@@ -22,9 +22,8 @@ def crf_value(text: str) -> int:
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
-    out_dir = args.out_dir
-    if out_dir is not None and out_dir.suffix.lower() in VIDEO_LOOKING_SUFFIXES and not out_dir.is_dir():
-        args.output, args.out_dir = out_dir, None  # `-o clip.mp4` means the file, as users expect
+    if args.out_dir is not None and names_a_file(args.out_dir, VIDEO_LOOKING_SUFFIXES):
+        args.output, args.out_dir = args.out_dir, None  # `-o clip.mp4` means the file, as users expect
     if args.output is not None and len(args.videos) > 1:
         args.parser.error(f"{args.output} names one file but {len(args.videos)} videos were given; give a folder")
     config = ConvertConfig(
