@@ -1,6 +1,7 @@
 """Style files: one fp16 safetensors file per style, its description in JSON-valued metadata.
 
-Where styles are found: the shipped ``weights/`` folder, then the user's data folder
+Where styles are found: the shipped ones (package data of ``nstvideo.weights``: the checkout's ``weights/``
+folder, ``nstvideo/weights/`` in an installed wheel), then the user's data folder
 (``platformdirs.user_data_dir("nstvideo")/styles``); a user style shadows a shipped one of the same name.
 ``--style`` takes a name or a path everywhere.
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 import difflib
 import json
 from dataclasses import asdict, dataclass, field
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +27,7 @@ from .transformer_net import ARCHITECTURE, TransformerNet, channels_for
 FORMAT = "nstvideo-style"
 FORMAT_VERSION = 1
 SUFFIX = ".safetensors"
-SHIPPED_DIR = Path(__file__).resolve().parents[2] / "weights"
+SHIPPED_DIR = Path(str(files("nstvideo.weights")))  # a real folder: pip installs packages unzipped
 _INT_KEYS = ("format_version", "iterations", "residual_blocks")
 
 
