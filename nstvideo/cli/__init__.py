@@ -1,7 +1,8 @@
 """The ``nstvideo`` command: a thin layer that builds config objects and calls library functions.
 
 Each subcommand module has ``register(subparsers)``. Every ``NstVideoError`` becomes one line on stderr
-and exit status 1; bad arguments exit 2 (argparse); Ctrl-C exits 130.
+and exit status 1; bad arguments exit 2 (argparse); Ctrl-C exits 130. ``nstvideo live`` goes straight to
+the app, before the other commands import PyTorch, so its window shows at once.
 """
 from __future__ import annotations
 
@@ -9,22 +10,26 @@ import argparse
 import logging
 import sys
 
-from ..core.errors import NstVideoError
-from . import bench, images, train, video
-
-COMMAND_MODULES = (images, train, video, bench)
-
 
 def build_parser() -> argparse.ArgumentParser:
+    from . import bench, images, live, train, video
+
     parser = argparse.ArgumentParser(prog="nstvideo", description="Neural style transfer for images and video.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in COMMAND_MODULES:
+    for module in (live, images, train, video, bench):
         module.register(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["live"]:
+        from ..app.launch import run_app
+
+        return run_app(argv[1:])
+    from ..core.errors import NstVideoError
+
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s: %(message)s")

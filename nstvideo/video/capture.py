@@ -56,12 +56,14 @@ class Capture:
 
     ``source``: an int camera index, a file path or a stream URL. ``live``: drop stale frames (default:
     True for cameras and URLs, False for files). ``max_side``: shrink frames on the capture thread.
-    ``queue_size``: the bound of the file queue. Use as ``with Capture(src) as cap: for frame in cap: ...``
+    ``queue_size``: the bound of the file queue. ``resolution`` (width, height) and ``fps``: what to ask a
+    camera for (it may give something else; ``size`` and ``fps`` say what it gives). Use as ``with Capture(src) as cap: for frame in cap: ...``
     or ``start()`` / ``read()`` / ``stop()``; ``stop()`` is safe to call twice.
     """
 
     def __init__(self, source: int | str | Path, *, live: bool | None = None, max_side: int | None = None,
-                 queue_size: int = FILE_QUEUE_SIZE):
+                 queue_size: int = FILE_QUEUE_SIZE, resolution: tuple[int, int] | None = None,
+                 fps: float | None = None):
         if queue_size < 1:
             raise ValueError(f"queue_size must be at least 1, got {queue_size}")
         self.source: int | str = source if isinstance(source, int) else str(source)
@@ -72,6 +74,8 @@ class Capture:
         self.queue_size = 1 if self.live else queue_size
         self.dropped = 0  # frames a live source skipped because a newer one arrived first
         self.fps: float | None = None  # what the source declares; a hint only, never used for timestamps
+        self.size: tuple[int, int] | None = None  # (width, height) of the frames delivered
+        self._request = (resolution, fps)
         self._cap: cv2.VideoCapture | None = None
         self._first: np.ndarray | None = None
         self._buffer: deque[Frame] = deque()
@@ -96,7 +100,8 @@ class Capture:
                                "check that it is a video and not in use by another program", self.source)
         fps = self._cap.get(cv2.CAP_PROP_FPS)
         self.fps = fps if 0 < fps < 1000 else None
-        self._first = image
+        self._first = resize_max_side(image, self.max_side)
+        self.size = (self._first.shape[1], self._first.shape[0])
         self._t0 = time.monotonic()
         self._thread = threading.Thread(target=self._run, name=f"nstvideo-capture-{self.source}", daemon=True)
         self._thread.start()
@@ -105,6 +110,11 @@ class Capture:
     def clock(self) -> float:
         """Seconds since ``start()``: the time base of live frames' timestamps."""
         return time.monotonic() - self._t0
+
+    @property
+    def started_at(self) -> float:
+        """``time.monotonic()`` at ``start()``: a live frame was captured at ``started_at + timestamp``."""
+        return self._t0
 
     def read(self, timeout: float | None = None) -> Frame | None:
         """The next frame (the newest one when live), or ``None`` once the stream has ended or stopped.
@@ -170,6 +180,13 @@ class Capture:
             cap = cv2.VideoCapture(self.source, cv2.CAP_FFMPEG, params)
         else:
             cap = cv2.VideoCapture(self.source)
+        if self.is_camera and cap.isOpened():
+            resolution, fps = self._request
+            if resolution:
+                cap.set(cv2.CAP_PROP_FRAME_WIDTH, resolution[0])
+                cap.set(cv2.CAP_PROP_FRAME_HEIGHT, resolution[1])
+            if fps:
+                cap.set(cv2.CAP_PROP_FPS, fps)
         if not cap.isOpened():
             cap.release()
             if self.is_camera:
@@ -207,7 +224,9 @@ class Capture:
                 if self.live and not (self.is_camera or self.is_stream):
                     # A file played live: show each frame at its own time, like a camera would.
                     self._stopping.wait(max(0.0, timestamp - self.clock()))
-                self._put(Frame(resize_max_side(image, self.max_side), timestamp, index))
+                if index > 0:
+                    image = resize_max_side(image, self.max_side)  # the first was resized in start()
+                self._put(Frame(image, timestamp, index))
                 index += 1
                 image = None
         except CaptureError as exc:

@@ -1,0 +1,611 @@
+"""The main window: the live view and its controls. Signals and library calls only.
+
+It is shown before PyTorch is imported (the import takes seconds), so this module imports only Qt and
+light parts of nstvideo at the top; everything that touches torch arrives with the ``LiveController``
+handed to ``attach()`` once it is loaded.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PyQt6.QtCore import QSettings, Qt, QTimer, QUrl
+from PyQt6.QtGui import QAction, QDesktopServices, QIcon, QImage, QKeySequence, QPixmap
+from PyQt6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QFrame, QHBoxLayout, QInputDialog,
+                             QLabel, QMainWindow, QMessageBox, QPushButton, QSizePolicy, QSlider, QVBoxLayout,
+                             QWidget)
+
+from .video_view import Compare, VideoView, to_qimage
+
+if TYPE_CHECKING:
+    from .live import LiveController
+
+TITLE = "nstvideo"
+VIDEO_FILTER = "Videos (*.mp4 *.m4v *.mov *.mkv *.avi *.webm);;All files (*)"
+NO_STYLE = "(none: the camera as it is)"
+# Source combo entries that are actions, not sources.
+OPEN_FILE, OPEN_URL, DEMO = "open-file", "open-url", "demo"
+
+
+def _fmt_elapsed(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes:02d}:{secs:02d}"
+
+
+class MainWindow(QMainWindow):
+    """``attach(controller)`` once the engine is loaded; until then the view says what is loading."""
+
+    def __init__(self, settings: QSettings | None = None, *, source: str | None = None, style: str | None = None):
+        super().__init__()
+        self.settings = settings or QSettings("nstvideo", "nstvideo")
+        self.controller: LiveController | None = None
+        self._cli_source, self._cli_style = source, style
+        self._styles: dict[str, object] = {}  # name -> StyleInfo
+        self._thumbnails: dict[str, QIcon] = {}
+        self._recording_since: float | None = None
+        self._recording_path: Path | None = None
+        self._state = None
+        self._dialogs: list[QWidget] = []
+        self.setWindowTitle(f"{TITLE}: loading")
+        self.setMinimumSize(900, 560)
+        self._build()
+        self._build_menus()
+        self._restore()
+        self.view.clear("Loading the painter (PyTorch)…")
+        self._tick = QTimer(self, interval=500, timeout=self._update_recording_label)
+        self._tick.start()
+
+    # -- layout -----------------------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        central = QWidget()
+        outer = QHBoxLayout(central)
+        outer.setContentsMargins(6, 6, 6, 6)
+        left = QVBoxLayout()
+        self.banner = self._build_banner()
+        left.addWidget(self.banner)
+        self.view = VideoView()
+        left.addWidget(self.view, 1)
+        outer.addLayout(left, 1)
+        self.panel = self._build_panel()
+        outer.addWidget(self.panel)
+        self.setCentralWidget(central)
+        self.stats_label = QLabel("")
+        self.device_label = QLabel("")
+        self.rec_label = QLabel("")
+        self.rec_label.setStyleSheet("color: #d33; font-weight: bold;")
+        bar = self.statusBar()
+        bar.addPermanentWidget(self.rec_label)
+        bar.addPermanentWidget(self.stats_label)
+        bar.addPermanentWidget(self.device_label)
+
+    def _build_banner(self) -> QFrame:
+        banner = QFrame()
+        banner.setObjectName("banner")
+        banner.setStyleSheet("#banner { background: #fff3cd; border: 1px solid #e0c060; border-radius: 4px; }"
+                             "#banner QLabel { color: #5a4500; }")
+        row = QHBoxLayout(banner)
+        row.setContentsMargins(10, 6, 10, 6)
+        self.banner_text = QLabel("")
+        self.banner_text.setWordWrap(True)
+        row.addWidget(self.banner_text, 1)
+        self.pick_camera_button = QPushButton("Pick a camera")
+        self.pick_camera_button.clicked.connect(lambda: self.source_combo.showPopup())
+        self.banner_open_button = QPushButton("Open video file…")
+        self.banner_open_button.clicked.connect(self.choose_video_file)
+        self.retry_button = QPushButton("Retry camera")
+        self.retry_button.clicked.connect(self.retry_camera)
+        for button in (self.pick_camera_button, self.banner_open_button, self.retry_button):
+            row.addWidget(button)
+        banner.hide()
+        return banner
+
+    def _build_panel(self) -> QWidget:
+        panel = QWidget()
+        panel.setFixedWidth(300)
+        form = QFormLayout(panel)
+        form.setContentsMargins(8, 4, 4, 4)
+        form.setVerticalSpacing(10)
+
+        self.source_combo = QComboBox()
+        self.source_combo.setToolTip("Where the video comes from")
+        self.source_combo.activated.connect(self._source_chosen)
+        form.addRow("Source", self.source_combo)
+
+        self.style_combo = QComboBox()
+        self.style_combo.setIconSize(QPixmap(48, 48).size())
+        self.style_combo.setMinimumHeight(56)
+        self.style_combo.currentIndexChanged.connect(self._style_chosen)
+        form.addRow("Style", self.style_combo)
+        self.style_about = QLabel("")
+        self.style_about.setWordWrap(True)
+        self.style_about.setStyleSheet("color: #666;")
+        form.addRow("", self.style_about)
+
+        self.strength = QSlider(Qt.Orientation.Horizontal, minimum=0, maximum=100, value=100)
+        self.strength.setToolTip("How much of the painting: 0 shows the video as it is")
+        self.strength_value = QLabel("100%")
+        form.addRow("Strength", self._with_value(self.strength, self.strength_value))
+        self.brush = QSlider(Qt.Orientation.Horizontal, minimum=1, maximum=8, value=1)
+        self.brush.setToolTip("Brush size: larger strokes (and faster painting)")
+        self.brush_value = QLabel("1")
+        form.addRow("Brush", self._with_value(self.brush, self.brush_value))
+        self.preserve = QCheckBox("Keep the video's colours")
+        form.addRow("", self.preserve)
+        # Sliders fire on every pixel of a drag; the session takes the newest value before each frame,
+        # so a short timer that coalesces them is all the throttling needed.
+        self._options_timer = QTimer(self, singleShot=True, interval=30, timeout=self._push_options)
+        for signal in (self.strength.valueChanged, self.brush.valueChanged, self.preserve.toggled):
+            signal.connect(self._options_changed)
+
+        self.compare_combo = QComboBox()
+        for mode, label in ((Compare.PAINTED, "Painted"), (Compare.SPLIT, "Before | after"),
+                            (Compare.ORIGINAL, "Original")):
+            self.compare_combo.addItem(label, mode)
+        self.compare_combo.currentIndexChanged.connect(
+            lambda: self.view.set_compare(self.compare_combo.currentData()))
+        form.addRow("Compare (C)", self.compare_combo)
+
+        self.record_button = QPushButton("● Record (R)")
+        self.record_button.setCheckable(True)
+        self.record_button.clicked.connect(self.toggle_recording)
+        self.snapshot_button = QPushButton("Snapshot (S)")
+        self.snapshot_button.clicked.connect(self.take_snapshot)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.record_button)
+        buttons.addWidget(self.snapshot_button)
+        form.addRow(buttons)
+        self.rec_file_label = QLabel("")
+        self.rec_file_label.setWordWrap(True)
+        self.rec_file_label.setStyleSheet("color: #666;")
+        form.addRow(self.rec_file_label)
+
+        self.vcam_check = QCheckBox("Send to virtual camera")
+        self.vcam_check.setToolTip("Show the painted video in video calls (needs pyvirtualcam and a backend)")
+        self.vcam_check.clicked.connect(lambda on: self.controller and self.controller.set_virtual_camera(on))
+        form.addRow(self.vcam_check)
+        self.vcam_note = QLabel("")
+        self.vcam_note.setWordWrap(True)
+        self.vcam_note.setStyleSheet("color: #666;")
+        form.addRow(self.vcam_note)
+
+        self.fullscreen_button = QPushButton("Fullscreen (F)")
+        self.fullscreen_button.clicked.connect(self.toggle_fullscreen)
+        form.addRow(self.fullscreen_button)
+        for w in (self.source_combo, self.style_combo, self.strength, self.brush, self.preserve, self.record_button,
+                  self.snapshot_button, self.vcam_check):
+            w.setEnabled(False)  # until the engine is loaded
+        return panel
+
+    @staticmethod
+    def _with_value(slider: QSlider, label: QLabel) -> QWidget:
+        box = QWidget()
+        row = QHBoxLayout(box)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(slider, 1)
+        label.setMinimumWidth(38)
+        label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        row.addWidget(label)
+        return box
+
+    def _action(self, menu, text: str, slot, shortcut: str | QKeySequence.StandardKey | None = None) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        action.triggered.connect(slot)
+        if menu is not None:
+            menu.addAction(action)
+        self.addAction(action)  # shortcuts work in fullscreen too, with the menu bar hidden
+        return action
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        self._action(file_menu, "Open video file…", self.choose_video_file, "Ctrl+O")
+        self._action(file_menu, "Open stream URL…", self.choose_url)
+        self._action(file_menu, "Convert videos…", self.open_convert_dialog)
+        file_menu.addSeparator()
+        self._action(file_menu, "Quit", self.close, "Ctrl+Q")
+        style_menu = bar.addMenu("&Style")
+        self._action(style_menu, "Next style", lambda: self.step_style(1), "N")
+        self._action(style_menu, "Previous style", lambda: self.step_style(-1), "P")
+        style_menu.addSeparator()
+        self._action(style_menu, "Train new style…", self.open_train_dialog)
+        self._action(style_menu, "Import .pth…", self.import_pth)
+        self._action(style_menu, "Open styles folder", self.open_styles_folder)
+        view_menu = bar.addMenu("&View")
+        self._action(view_menu, "Compare before/after", self.cycle_compare, "C")
+        self._action(view_menu, "Fullscreen", self.toggle_fullscreen, "F")
+        self._action(None, "Leave fullscreen", self.leave_fullscreen, "Esc")
+        self._action(view_menu, "Record", self.toggle_recording_key, "R")
+        self._action(view_menu, "Snapshot", self.take_snapshot, "S")
+        help_menu = bar.addMenu("&Help")
+        self._action(help_menu, "About nstvideo", self.show_about)
+
+    # -- settings ---------------------------------------------------------------------------------------
+
+    def _restore(self) -> None:
+        s = self.settings
+        geometry = s.value("geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1180, 700)
+        self.strength.setValue(int(s.value("strength", 100)))
+        self.brush.setValue(int(s.value("brush", 1)))
+        self.preserve.setChecked(s.value("preserve_color", "false") in ("true", True))
+        self._update_option_labels()
+
+    def _save(self) -> None:
+        s = self.settings
+        s.setValue("geometry", self.saveGeometry())
+        s.setValue("strength", self.strength.value())
+        s.setValue("brush", self.brush.value())
+        s.setValue("preserve_color", self.preserve.isChecked())
+        name = self.current_style_name()
+        if name is not None or self.style_combo.count():
+            s.setValue("style", name or "")
+        if self._state is not None and self._state.status == "playing" and not self._state.demo:
+            s.setValue("source", str(self._state.source))
+        s.sync()
+
+    # -- the engine -------------------------------------------------------------------------------------
+
+    def attach(self, controller: LiveController) -> None:
+        """Connect to the loaded engine, fill the controls, open the source and the style."""
+        self.controller = controller
+        c = controller
+        c.stateChanged.connect(self._on_state)
+        c.styleChanged.connect(self._on_style)
+        c.recordingChanged.connect(self._on_recording)
+        c.virtualCameraChanged.connect(self._on_vcam)
+        c.statsChanged.connect(self._on_stats)
+        c.errorOccurred.connect(self._on_error)
+        c.frameReady.connect(self._on_frame)
+        c.snapshotSaved.connect(lambda path: self.statusBar().showMessage(f"Snapshot saved: {path}", 8000))
+        c.camerasFound.connect(self._fill_sources)
+        c.thumbnailReady.connect(self._on_thumbnail)
+        for w in (self.source_combo, self.style_combo, self.strength, self.brush, self.preserve,
+                  self.record_button, self.snapshot_button, self.vcam_check):
+            w.setEnabled(True)
+        from ..video.vcam import unavailable_reason
+
+        if (reason := unavailable_reason()) is not None:
+            self.vcam_check.setEnabled(False)
+            self.vcam_note.setText(reason)
+        self.setWindowTitle(TITLE)
+        self.view.clear("Opening the video…")
+        self._push_options()
+        self.refresh_styles(select=self._cli_style or self.settings.value("style") or None, first_if_none=True)
+        source = self._cli_source
+        if source is not None:
+            c.open_source(source)
+        else:
+            c.open_default(self.settings.value("source") or None)
+        c.request_cameras()
+        c.request_thumbnails()
+        self._watch_style_folder()
+
+    def _watch_style_folder(self) -> None:
+        from PyQt6.QtCore import QFileSystemWatcher
+
+        from ..core.styles import user_style_dir
+
+        folder = user_style_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        self._watcher = QFileSystemWatcher([str(folder)], self)
+        self._watcher.directoryChanged.connect(lambda _: self.refresh_styles(select=self.current_style_name()))
+
+    def refresh_styles(self, select: str | None = None, first_if_none: bool = False) -> None:
+        """List shipped and user styles (the dropdown is rebuilt; the current style stays selected)."""
+        from ..core.styles import installed_styles
+
+        styles = installed_styles()
+        if list(styles) == list(self._styles) and select == self.current_style_name():
+            return
+        new = [name for name in styles if name not in self._styles and self._styles]
+        self._styles = dict(styles)
+        combo = self.style_combo
+        combo.blockSignals(True)
+        combo.clear()
+        combo.addItem(NO_STYLE, None)
+        for name, info in styles.items():
+            combo.addItem(self._thumbnails.get(name, QIcon()), name.replace("_", " "), name)
+            combo.setItemData(combo.count() - 1, info.description, Qt.ItemDataRole.ToolTipRole)
+        combo.blockSignals(False)
+        if select not in styles:
+            select = next(iter(styles), None) if first_if_none else None
+        index = max(0, combo.findData(select)) if select else 0
+        if combo.currentIndex() == index:
+            self._style_chosen(index)
+        combo.setCurrentIndex(index)
+        if new and self.controller is not None:
+            self.controller.request_thumbnails()
+            self.statusBar().showMessage(f"New style: {', '.join(new)}", 8000)
+
+    def current_style_name(self) -> str | None:
+        return self.style_combo.currentData()
+
+    # -- slots: controls --------------------------------------------------------------------------------
+
+    def _style_chosen(self, index: int) -> None:
+        name = self.style_combo.itemData(index)
+        info = self._styles.get(name)
+        self.style_about.setText(info.description if info is not None else "")
+        if self.controller is not None:
+            self.controller.set_style(name)
+
+    def step_style(self, step: int) -> None:
+        count = self.style_combo.count()
+        if count > 1:
+            # Cycle through the styles, skipping the "none" entry at 0.
+            current = max(1, self.style_combo.currentIndex())
+            self.style_combo.setCurrentIndex((current - 1 + step) % (count - 1) + 1)
+
+    def _options_changed(self) -> None:
+        self._update_option_labels()
+        self._options_timer.start()
+
+    def _update_option_labels(self) -> None:
+        self.strength_value.setText(f"{self.strength.value()}%")
+        self.brush_value.setText(str(self.brush.value()))
+
+    def _push_options(self) -> None:
+        if self.controller is not None:
+            self.controller.set_options(self.strength.value() / 100, float(self.brush.value()),
+                                        self.preserve.isChecked())
+
+    def _fill_sources(self, cameras) -> None:
+        combo = self.source_combo
+        combo.blockSignals(True)
+        combo.clear()
+        for camera in cameras:
+            combo.addItem(str(camera), camera.index)
+        if not cameras:
+            combo.addItem("No camera found", None)
+            combo.model().item(0).setEnabled(False)
+        combo.addItem("Demo clip", DEMO)
+        combo.addItem("Open video file…", OPEN_FILE)
+        combo.addItem("Open stream URL…", OPEN_URL)
+        combo.blockSignals(False)
+        self._select_current_source()
+
+    def _select_current_source(self) -> None:
+        state = self._state
+        if state is None:
+            return
+        key = DEMO if state.demo else state.source
+        index = self.source_combo.findData(key)
+        if index < 0 and state.source is not None:
+            self.source_combo.insertItem(self.source_combo.count() - 3, state.description, state.source)
+            index = self.source_combo.findData(state.source)
+        self.source_combo.blockSignals(True)
+        self.source_combo.setCurrentIndex(max(0, index))
+        self.source_combo.blockSignals(False)
+
+    def _source_chosen(self, index: int) -> None:
+        data = self.source_combo.itemData(index)
+        if data == OPEN_FILE:
+            self.choose_video_file()
+        elif data == OPEN_URL:
+            self.choose_url()
+        elif data == DEMO:
+            from ..assets import demo_clip
+
+            self.open_source(str(demo_clip()))
+        elif data is not None:
+            self.open_source(data)
+        self._select_current_source()
+
+    def open_source(self, source) -> None:
+        if self.controller is not None:
+            self.controller.open_source(source)
+
+    def choose_video_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a video file", str(Path.home()), VIDEO_FILTER)
+        if path:
+            self.open_source(path)
+
+    def choose_url(self) -> None:
+        url, ok = QInputDialog.getText(self, "Open a stream", "Stream URL (rtsp://, http://, …):")
+        if ok and url.strip():
+            self.open_source(url.strip())
+
+    def retry_camera(self) -> None:
+        if self.controller is not None:
+            self.controller.open_default()
+
+    def toggle_recording(self, on: bool) -> None:
+        if self.controller is None:
+            self.record_button.setChecked(False)
+            return
+        if on:
+            self.controller.start_recording()
+        else:
+            self.controller.stop_recording()
+
+    def toggle_recording_key(self) -> None:
+        self.record_button.click()
+
+    def take_snapshot(self) -> None:
+        if self.controller is not None:
+            self.controller.snapshot(original=self.view.compare is Compare.ORIGINAL)
+
+    def cycle_compare(self) -> None:
+        self.compare_combo.setCurrentIndex(list(Compare).index(self.view.compare.next()))
+
+    def toggle_fullscreen(self) -> None:
+        if self.isFullScreen():
+            self.leave_fullscreen()
+        else:
+            for w in (self.panel, self.menuBar(), self.statusBar()):
+                w.hide()
+            self.showFullScreen()
+
+    def leave_fullscreen(self) -> None:
+        if self.isFullScreen():
+            for w in (self.panel, self.menuBar(), self.statusBar()):
+                w.show()
+            self.showNormal()
+
+    # -- slots: the engine ------------------------------------------------------------------------------
+
+    def _on_frame(self) -> None:
+        frame = self.controller.take_frame() if self.controller else None
+        if frame is not None:
+            self.view.show_frame(frame.image, frame.original)
+
+    def _on_state(self, state) -> None:
+        self._state = state
+        status = state.status
+        self.setWindowTitle(f"{TITLE} · {state.description}" if status == "playing" else TITLE)
+        if status == "opening" and not self.view.has_frame:
+            self.view.set_caption(f"Opening {state.description}…")
+        elif status == "playing":
+            self.view.set_caption("")
+        elif status in ("reconnecting", "failed", "ended"):
+            self.view.set_caption(state.message)
+        problem = state.demo or status in ("reconnecting", "failed")
+        self.banner_text.setText(state.message if problem else "")
+        self.banner.setVisible(bool(problem and state.message))
+        self._select_current_source()
+
+    def _on_style(self, style) -> None:
+        if style.status == "loading":
+            self.statusBar().showMessage(f"Loading style {style.spec}…", 3000)
+        elif style.status == "ready":
+            self.device_label.setText(style.runtime)
+
+    def _on_stats(self, stats) -> None:
+        self.stats_label.setText(stats.summary())
+
+    def _on_error(self, message: str) -> None:
+        self.statusBar().showMessage(message, 10_000)
+
+    def _on_recording(self, rec) -> None:
+        self.record_button.blockSignals(True)
+        self.record_button.setChecked(rec.active)
+        self.record_button.blockSignals(False)
+        self.record_button.setText("■ Stop (R)" if rec.active else "● Record (R)")
+        if rec.active:
+            self._recording_since, self._recording_path = rec.started, rec.path
+            self.rec_file_label.setText(f"Recording to {rec.path}")
+        else:
+            self._recording_since = None
+            if rec.written:
+                self.rec_file_label.setText(f"Saved {rec.path} ({rec.frames} frames)")
+                self.statusBar().showMessage(f"Recording saved: {rec.path}", 10_000)
+            else:
+                self.rec_file_label.setText(rec.message or "Nothing was recorded")
+        self._update_recording_label()
+
+    def _update_recording_label(self) -> None:
+        if self._recording_since is None:
+            self.rec_label.setText("")
+        else:
+            name = self._recording_path.name if self._recording_path else ""
+            self.rec_label.setText(f"● REC {_fmt_elapsed(time.monotonic() - self._recording_since)} {name}")
+
+    def _on_vcam(self, state) -> None:
+        self.vcam_check.setChecked(state.active)
+        self.vcam_note.setText(state.message)
+
+    def _on_thumbnail(self, name: str, image) -> None:
+        icon = QIcon(QPixmap.fromImage(to_qimage(image).copy()))
+        self._thumbnails[name] = icon
+        index = self.style_combo.findData(name)
+        if index >= 0:
+            self.style_combo.setItemIcon(index, icon)
+
+    # -- menus ------------------------------------------------------------------------------------------
+
+    def open_convert_dialog(self):
+        from .convert_dialog import ConvertDialog
+
+        dialog = ConvertDialog(self, current_style=self.current_style_name())
+        self._show_dialog(dialog)
+        return dialog
+
+    def open_train_dialog(self):
+        from .train_dialog import TrainDialog
+
+        dialog = TrainDialog(self)
+        dialog.styleTrained.connect(lambda path: self.refresh_styles(select=self._style_name_of(path)))
+        self._show_dialog(dialog)
+        return dialog
+
+    def _show_dialog(self, dialog: QWidget) -> None:
+        self._dialogs.append(dialog)
+        dialog.finished.connect(lambda *_: self._dialogs.remove(dialog) if dialog in self._dialogs else None)
+        dialog.show()
+
+    @staticmethod
+    def _style_name_of(path) -> str | None:
+        from ..core.styles import read_info
+
+        try:
+            return read_info(path).name
+        except Exception:
+            return None
+
+    def import_pth(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Import a pytorch/examples model", str(Path.home()),
+                                              "PyTorch models (*.pth *.pt);;All files (*)")
+        if not path:
+            return
+        name, ok = QInputDialog.getText(self, "Name the style", "Style name:", text=Path(path).stem)
+        if not (ok and name.strip()):
+            return
+        from ..core.styles import import_pth
+
+        from .jobs import run_job
+
+        self.statusBar().showMessage(f"Importing {Path(path).name}…")
+        run_job(import_pth, path, name.strip(),
+                done=lambda out: self.refresh_styles(select=self._style_name_of(out)),
+                failed=lambda exc: self._on_error(f"import failed: {exc}"))
+
+    def open_styles_folder(self) -> None:
+        from ..core.styles import user_style_dir
+
+        folder = user_style_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
+
+    def about_text(self) -> str:
+        import av
+        import cv2
+        import torch
+        from PyQt6.QtCore import PYQT_VERSION_STR, QT_VERSION_STR
+
+        from .. import __version__
+        from ..assets import DEMO_CLIP_CREDIT
+        from ..core.styles import style_dirs
+
+        device = self.controller.device if self.controller else "not loaded yet"
+        folders = "<br>".join(str(d) for d in style_dirs())
+        return (f"<h3>nstvideo {__version__}</h3>"
+                "<p>Paints live video and video files in the style of a painting (Johnson et al. 2016 fast "
+                "style transfer).</p>"
+                f"<p><b>Painting on:</b> {device}</p>"
+                f"<p><b>Styles live in:</b><br>{folders}</p>"
+                f"<p>PyTorch {torch.__version__} · PyQt {PYQT_VERSION_STR} (Qt {QT_VERSION_STR}) · "
+                f"OpenCV {cv2.__version__} · PyAV {av.__version__}</p>"
+                f"<p style='color:#666'>{DEMO_CLIP_CREDIT}</p>")
+
+    def show_about(self) -> None:
+        QMessageBox.about(self, "About nstvideo", self.about_text())
+
+    # -- closing ----------------------------------------------------------------------------------------
+
+    def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        self._save()
+        for dialog in list(self._dialogs):
+            dialog.close()
+        if self.controller is not None:
+            self.view.clear("Closing…")
+            self.controller.shutdown()  # finalises a recording in progress
+            self.controller = None
+        super().closeEvent(event)

@@ -1,0 +1,678 @@
+"""The live session: one object that runs a stylized live stream for the window, a test or a headless caller.
+
+Threads, and why each exists:
+
+* the **control** thread does everything slow that a caller asks for: opening a source (a camera or a
+  stream can take seconds), loading a style, finalising a recording, writing a snapshot, reconnecting a
+  lost camera. Every public method only posts a command to it and returns at once, so a GUI never freezes;
+  ``shutdown()`` alone waits, for the threads to end.
+* the **paint** thread takes the newest frame from the capture, stylizes it with the current style and
+  options, and puts it in a newest-frame slot that the display pulls from (``take_frame``). The capture
+  keeps only its newest frame too, so a painter slower than the camera drops frames (counted) instead of
+  falling behind: latency stays near one frame.
+* the capture's own thread (``Capture``), and one thread per background sink (the recorder's encoder, the
+  virtual camera), so x264 or a full disk never slows or stops the preview.
+
+Frames carry a timeline of the session's own: seconds since the session started, taken when the frame
+was captured. It runs on across source changes and file loops, so a recording that spans them keeps
+increasing timestamps, and capture-to-display latency is ``clock() - frame.timestamp``.
+
+Callbacks (``on_state``, ``on_style``, ``on_recording``, ``on_stats``, ``on_error``, ...) are called on the
+session's threads: they must return quickly and must not touch a GUI directly (``nstvideo.app.live``
+turns them into Qt signals).
+"""
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from fractions import Fraction
+from pathlib import Path
+
+import cv2
+import numpy as np
+import platformdirs
+
+from ..assets import demo_clip
+from ..core.errors import CaptureError, InputError, NstVideoError, OutputExistsError
+from ..core.images import write_image
+from ..core.styles import StyleInfo, installed_styles, resolve_style
+from ..core.stylize import StyleOptions, Stylizer
+from .background import BackgroundSink
+from .cameras import CameraInfo, list_cameras
+from .capture import Capture
+from .frame import Frame
+from .latest import LatestFrame
+from .stats import LiveStats, StatsMeter
+from .vcam import VirtualCamera, unavailable_reason
+from .worker import FrameStylizer
+from .writer import VIDEO_SUFFIXES, VideoWriter
+
+log = logging.getLogger(__name__)
+
+Source = int | str | Path
+THUMBNAIL_SIDE = 96
+_STOP = object()
+
+
+def parse_source(text: Source) -> int | str:
+    """A camera index (``0`` or ``"0"``), a file path or a URL, as ``Capture`` takes it."""
+    if isinstance(text, int):
+        return text
+    text = str(text).strip()
+    return int(text) if text.isdigit() else text
+
+
+def describe_source(source: int | str | None, demo: bool = False) -> str:
+    if source is None:
+        return "no source"
+    if demo:
+        return "demo clip"
+    if isinstance(source, int):
+        return f"camera {source}"
+    return source if "://" in source else Path(source).name
+
+
+@dataclass(frozen=True)
+class SessionConfig:
+    """One live session. ``max_side``: frames are shrunk to this long side before painting (a live view
+    needs speed more than pixels). ``camera_resolution`` / ``camera_fps``: what to ask a camera for."""
+
+    device: str = "auto"
+    max_side: int | None = 640
+    camera_resolution: tuple[int, int] | None = None
+    camera_fps: float | None = None
+    loop_files: bool = True
+    record_dir: Path | None = None  # default: the user's Videos folder / nstvideo
+    snapshot_dir: Path | None = None  # default: the user's Pictures folder / nstvideo
+    record_preset: str = "veryfast"  # x264: light enough to leave the CPU to the painter
+    record_crf: int = 20
+    record_queue: int = 64  # frames (about 2 s at 30 fps) the encoder may fall behind before frames drop
+    reconnect_every_s: float = 2.0
+    stats_every_s: float = 1.0
+
+
+@dataclass(frozen=True)
+class SessionState:
+    """``status``: idle, opening, playing, reconnecting, ended (a file that does not loop), failed, closed.
+    ``demo``: the demo clip plays because no camera could be used; ``message`` says why."""
+
+    status: str
+    source: int | str | None = None
+    demo: bool = False
+    message: str = ""
+    size: tuple[int, int] | None = None
+
+    @property
+    def description(self) -> str:
+        return describe_source(self.source, self.demo)
+
+
+@dataclass(frozen=True)
+class StyleState:
+    """``status``: loading, ready, failed or none (frames pass through unpainted)."""
+
+    status: str
+    spec: str | None = None
+    info: StyleInfo | None = None
+    runtime: str = ""
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class RecordingState:
+    """``active`` while frames go to ``path``; once it ended, ``written`` says the file is complete."""
+
+    active: bool
+    path: Path | None = None
+    started: float | None = None  # time.monotonic() at the start
+    frames: int = 0
+    dropped: int = 0
+    written: bool = False
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class VirtualCameraState:
+    active: bool
+    device: str = ""
+    message: str = ""
+
+
+def _timestamped(folder: Path, suffix: str) -> Path:
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    path = folder / f"nstvideo-{stamp}{suffix}"
+    n = 1
+    while path.exists():
+        n += 1
+        path = folder / f"nstvideo-{stamp}-{n}{suffix}"
+    return path
+
+
+class LiveSession:
+    """A stylized live stream; see the module docstring. Create, ``open_source``/``open_default``,
+    ``set_style``, drive it, ``shutdown()``."""
+
+    def __init__(self, config: SessionConfig = SessionConfig(), *,
+                 on_state: Callable[[SessionState], None] | None = None,
+                 on_style: Callable[[StyleState], None] | None = None,
+                 on_recording: Callable[[RecordingState], None] | None = None,
+                 on_virtual_camera: Callable[[VirtualCameraState], None] | None = None,
+                 on_stats: Callable[[LiveStats], None] | None = None,
+                 on_error: Callable[[str], None] | None = None,
+                 on_frame: Callable[[], None] | None = None,
+                 on_snapshot: Callable[[Path], None] | None = None,
+                 on_cameras: Callable[[list[CameraInfo]], None] | None = None,
+                 on_thumbnail: Callable[[str, np.ndarray], None] | None = None):
+        self.config = config
+        self._callbacks = dict(state=on_state, style=on_style, recording=on_recording,
+                               virtual_camera=on_virtual_camera, stats=on_stats, error=on_error, frame=on_frame,
+                               snapshot=on_snapshot, cameras=on_cameras, thumbnail=on_thumbnail)
+        self._t0 = time.monotonic()
+        self._lock = threading.Lock()
+        # Shared with the paint thread (under _lock):
+        self._capture: Capture | None = None
+        self._generation = 0  # bumped whenever the source changes, so stale end/failure reports are ignored
+        self._stylizer: FrameStylizer | None = None
+        self._options = StyleOptions()
+        self._sinks: list[BackgroundSink] = []
+        # Control thread only:
+        self._source: int | str | None = None
+        self._demo = False
+        self._stylizers: dict[tuple[Path, int], Stylizer] = {}
+        self._style_spec: str | None = None
+        self._recorder: BackgroundSink | None = None
+        self._vcam: BackgroundSink | None = None
+        self._later: list[tuple[float, Callable, tuple]] = []
+        self.state = SessionState("idle")
+        self.style = StyleState("none")
+        self._latest = LatestFrame()
+        self._meter = StatsMeter()
+        self._commands: queue.Queue = queue.Queue(maxsize=256)
+        self._stopping = threading.Event()
+        self._closed = False
+        self._control = threading.Thread(target=self._control_loop, name="nstvideo-session-control", daemon=True)
+        self._painter = threading.Thread(target=self._paint_loop, name="nstvideo-session-paint", daemon=True)
+        self._control.start()
+        self._painter.start()
+        self._post(self._schedule_stats)
+
+    # -- what callers use (none of it blocks but shutdown) --------------------------------------------------
+
+    def clock(self) -> float:
+        """Seconds on the session's timeline (the clock of ``Frame.timestamp``)."""
+        return time.monotonic() - self._t0
+
+    def open_source(self, source: Source) -> None:
+        """Switch to a camera index, a video file or a stream URL; the old source plays until the new one opened."""
+        self._post(self._open, parse_source(source), False, "")
+
+    def open_default(self, preferred: Source | None = None) -> None:
+        """``preferred`` (a remembered source) if it opens, else the first camera, else the demo clip with a
+        message saying why (no camera found, or the camera's error)."""
+        self._post(self._open_default, None if preferred is None else parse_source(preferred))
+
+    def close_source(self) -> None:
+        self._post(self._close_source)
+
+    def set_style(self, style: str | Path | None) -> None:
+        """A style name or file (loaded on the control thread, reported through ``on_style``), or None."""
+        self._post(self._set_style, None if style is None else str(style))
+
+    def use_stylizer(self, stylizer: FrameStylizer | None, name: str = "custom") -> None:
+        """Paint with a stylizer built by the caller (anything with ``stylize_images``), from the next frame."""
+        self._post(self._use, stylizer, name)
+
+    def set_options(self, options: StyleOptions) -> None:
+        """Strength, brush and colour preservation, from the next frame on."""
+        with self._lock:
+            self._options = options
+
+    @property
+    def options(self) -> StyleOptions:
+        with self._lock:
+            return self._options
+
+    def start_recording(self, path: str | Path | None = None) -> None:
+        """Record the painted stream to an MP4 (default: a timestamped file in the Videos folder)."""
+        self._post(self._start_recording, None if path is None else Path(path))
+
+    def stop_recording(self) -> None:
+        self._post(self._stop_recording)
+
+    def snapshot(self, path: str | Path | None = None, original: bool = False) -> None:
+        """Write the newest painted (or, with ``original``, unpainted) frame to PNG; ``on_snapshot`` says where."""
+        self._post(self._snapshot, None if path is None else Path(path), original)
+
+    def set_virtual_camera(self, on: bool) -> None:
+        self._post(self._set_virtual_camera, on)
+
+    def request_cameras(self) -> None:
+        """``on_cameras(list)`` with the cameras present."""
+        self._post(lambda: self._emit("cameras", list_cameras()))
+
+    def request_thumbnails(self) -> None:
+        """``on_thumbnail(name, image)`` for every installed style: the demo clip's first frame in that style."""
+        self._post(self._thumbnails)
+
+    def take_frame(self) -> Frame | None:
+        """The newest painted frame not yet taken (``None`` if none came since); records its latency."""
+        frame = self._latest.take()
+        if frame is not None:
+            self._meter.shown(self.clock() - frame.timestamp)
+        return frame
+
+    def stats(self) -> LiveStats:
+        return self._meter.snapshot(self.style.runtime)
+
+    def shutdown(self, timeout: float = 15.0) -> None:
+        """Stop everything and wait for every thread: a recording is finalised (it plays). Safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        deadline = time.monotonic() + timeout
+        self._commands.put(_STOP)  # after the commands already posted
+        self._join(self._control, deadline)
+        self._stopping.set()
+        self._join(self._painter, deadline)
+        with self._lock:
+            capture, self._capture = self._capture, None
+            sinks, self._sinks = self._sinks, []
+        for sink in sinks:
+            sink.close(max(1.0, deadline - time.monotonic()))
+        if capture is not None:
+            capture.stop()
+        self._latest.clear()
+        self._set_state(SessionState("closed"))
+
+    def __enter__(self) -> "LiveSession":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.shutdown()
+
+    # -- plumbing ---------------------------------------------------------------------------------------
+
+    def _emit(self, name: str, *args) -> None:
+        callback = self._callbacks[name]
+        if callback is not None:
+            try:
+                callback(*args)
+            except Exception:  # a listener's bug must not kill a session thread
+                log.exception("the %s callback failed", name)
+
+    def _error(self, message: str) -> None:
+        log.info("live session: %s", message)
+        self._emit("error", message)
+
+    def _post(self, fn: Callable, *args) -> None:
+        if self._closed:
+            return
+        try:
+            self._commands.put_nowait((fn, args))
+        except queue.Full:
+            self._error("the live session is busy; try again in a moment")
+
+    @staticmethod
+    def _join(thread: threading.Thread, deadline: float) -> None:
+        if thread is not threading.current_thread():
+            thread.join(max(0.0, deadline - time.monotonic()))
+            if thread.is_alive():
+                log.warning("%s did not end in time", thread.name)
+
+    def _set_state(self, state: SessionState) -> None:
+        self.state = state
+        self._emit("state", state)
+
+    # -- control thread ---------------------------------------------------------------------------------
+
+    def _control_loop(self) -> None:
+        while True:
+            now = time.monotonic()
+            due = [task for task in self._later if task[0] <= now]
+            self._later = [task for task in self._later if task[0] > now]
+            for _, fn, args in due:
+                self._run(fn, args)
+            wait = min((t for t, _, _ in self._later), default=now + 0.5) - time.monotonic()
+            try:
+                item = self._commands.get(timeout=max(0.0, wait))
+            except queue.Empty:
+                continue
+            if item is _STOP:
+                self._stop_recording()
+                self._set_virtual_camera(False)
+                return
+            self._run(*item)
+
+    def _run(self, fn: Callable, args: tuple) -> None:
+        try:
+            fn(*args)
+        except NstVideoError as exc:
+            self._error(str(exc))
+        except Exception as exc:  # keep the control thread alive whatever a command hits
+            log.exception("live session command failed")
+            self._error(f"{type(exc).__name__}: {exc}")
+
+    def _after(self, delay: float, fn: Callable, *args) -> None:
+        self._later.append((time.monotonic() + delay, fn, args))
+
+    def _schedule_stats(self) -> None:
+        self._emit("stats", self.stats())
+        self._after(self.config.stats_every_s, self._schedule_stats)
+
+    def _new_capture(self, source: int | str) -> Capture:
+        config = self.config
+        return Capture(source, live=True, max_side=config.max_side, resolution=config.camera_resolution,
+                       fps=config.camera_fps).start()
+
+    def _open(self, source: int | str, demo: bool, message: str) -> bool:
+        previous = self.state
+        self._set_state(SessionState("opening", source, demo, message))
+        try:
+            capture = self._new_capture(source)
+        except CaptureError as exc:
+            if previous.status == "playing":  # the old source plays on; say why the new one did not come
+                self._set_state(previous)
+            else:
+                self._set_state(SessionState("failed", source, demo, str(exc)))
+            self._error(str(exc))
+            return False
+        self._swap(capture)
+        self._source, self._demo = source, demo
+        self._set_state(SessionState("playing", source, demo, message, capture.size))
+        return True
+
+    def _swap(self, capture: Capture | None) -> None:
+        with self._lock:
+            old, self._capture = self._capture, capture
+            self._generation += 1
+        if old is not None:
+            old.stop()
+        self._meter.reset()
+
+    def _open_default(self, preferred: int | str | None) -> None:
+        cameras = list_cameras()
+        self._emit("cameras", cameras)
+        candidates = [preferred] if preferred is not None else []
+        candidates += [c.index for c in cameras[:1] if c.index != preferred]
+        reason = "no camera was found"
+        for source in candidates:
+            try:
+                capture = self._new_capture(source)
+            except CaptureError as exc:
+                reason = str(exc)
+                continue
+            self._swap(capture)
+            self._source, self._demo = source, False
+            self._set_state(SessionState("playing", source, size=capture.size))
+            return
+        self._open(str(demo_clip()), True, f"{reason[:1].upper()}{reason[1:]}: playing a demo clip")
+
+    def _close_source(self) -> None:
+        self._swap(None)
+        self._source, self._demo = None, False
+        self._latest.clear()
+        self._set_state(SessionState("idle"))
+
+    def _source_ended(self, generation: int) -> None:
+        if generation != self._generation or self._source is None:
+            return
+        if self.config.loop_files and not isinstance(self._source, int) and "://" not in self._source:
+            try:
+                self._swap(self._new_capture(self._source))
+                return
+            except CaptureError as exc:
+                self._set_state(SessionState("failed", self._source, self._demo, str(exc)))
+                self._error(str(exc))
+                return
+        self._swap(None)
+        self._set_state(SessionState("ended", self._source, self._demo, "the video ended"))
+
+    def _source_failed(self, generation: int, error: CaptureError) -> None:
+        if generation != self._generation:
+            return
+        source = self._source
+        self._swap(None)
+        if isinstance(source, int) or (isinstance(source, str) and "://" in source):
+            message = f"{error} (trying again every {self.config.reconnect_every_s:.0f} s)"
+            self._set_state(SessionState("reconnecting", source, self._demo, message))
+            self._error(str(error))
+            self._after(self.config.reconnect_every_s, self._reconnect, source, self._generation)
+        else:
+            self._set_state(SessionState("failed", source, self._demo, str(error)))
+            self._error(str(error))
+
+    def _reconnect(self, source: int | str, generation: int) -> None:
+        if generation != self._generation or self._source != source:
+            return  # the user chose another source meanwhile
+        try:
+            capture = self._new_capture(source)
+        except CaptureError:
+            self._after(self.config.reconnect_every_s, self._reconnect, source, generation)
+            return
+        self._swap(capture)
+        self._set_state(SessionState("playing", source, self._demo, f"{describe_source(source)} is back",
+                                     capture.size))
+
+    def _set_style(self, spec: str | None) -> None:
+        if spec is None:
+            with self._lock:
+                self._stylizer = None
+            self._style_spec = None
+            self.style = StyleState("none")
+            self._emit("style", self.style)
+            return
+        self._emit("style", StyleState("loading", spec, runtime=self.style.runtime))
+        try:
+            stylizer = self._load(spec)
+        except NstVideoError as exc:
+            self._emit("style", StyleState("failed", spec, message=str(exc)))
+            self._error(str(exc))
+            self._emit("style", self.style)  # what still paints
+            return
+        with self._lock:
+            self._stylizer = stylizer
+        self._style_spec = spec
+        self.style = StyleState("ready", spec, stylizer.info, str(stylizer.runtime))
+        self._emit("style", self.style)
+
+    def _use(self, stylizer: FrameStylizer | None, name: str) -> None:
+        with self._lock:
+            self._stylizer = stylizer
+        runtime = str(getattr(stylizer, "runtime", ""))
+        self.style = StyleState("ready", name, getattr(stylizer, "info", None), runtime) if stylizer else StyleState("none")
+        self._emit("style", self.style)
+
+    def _load(self, spec: str) -> Stylizer:
+        """Loaded styles are kept (a few MB each), so switching back is instant; an edited file is reloaded."""
+        path = resolve_style(spec).resolve()
+        key = (path, path.stat().st_mtime_ns)
+        if key not in self._stylizers:
+            self._stylizers[key] = Stylizer.from_style(path, self.config.device)
+        return self._stylizers[key]
+
+    def _thumbnails(self) -> None:
+        photo = _thumbnail_photo()
+        for name, info in installed_styles().items():
+            if info.path is None:
+                continue
+            try:
+                image = Stylizer.from_style(info.path, "cpu").stylize_image(photo)
+            except NstVideoError as exc:
+                log.info("no thumbnail for %s: %s", name, exc)
+                continue
+            self._emit("thumbnail", name, image)
+
+    def _start_recording(self, path: Path | None) -> None:
+        if self._recorder is not None:
+            return
+        folder = self.config.record_dir or Path(platformdirs.user_videos_dir()) / "nstvideo"
+        path = path or _timestamped(folder, ".mp4")
+        if path.suffix.lower() not in VIDEO_SUFFIXES:
+            raise InputError(f"cannot record to {path.name}: name it {', '.join(VIDEO_SUFFIXES)}", path)
+        if path.exists():
+            raise OutputExistsError(path)
+        rate = Fraction(30)
+        with self._lock:
+            if self._capture is not None and self._capture.fps:
+                rate = Fraction(self._capture.fps).limit_denominator(1001)
+        started = time.monotonic()
+        holder: list[BackgroundSink] = []
+
+        def make() -> VideoWriter:
+            return VideoWriter(path, crf=self.config.record_crf, preset=self.config.record_preset,
+                               frame_rate=rate, rebase=True)
+
+        def closed(sink, error) -> None:
+            recorder = holder[0]
+            with self._lock:
+                if recorder in self._sinks:
+                    self._sinks.remove(recorder)
+            if self._recorder is recorder:
+                self._recorder = None
+            written = isinstance(sink, VideoWriter) and sink.written
+            message = f"recording stopped: {error}" if error else ""
+            self._emit("recording", RecordingState(False, path, started, recorder.frames, recorder.dropped,
+                                                   written, message))
+            if error:
+                self._error(message)
+
+        recorder = BackgroundSink(make, queue_size=self.config.record_queue, on_closed=closed,
+                                  name="nstvideo-recorder")
+        holder.append(recorder)
+        self._recorder = recorder
+        with self._lock:
+            self._sinks.append(recorder)
+        self._emit("recording", RecordingState(True, path, started))
+
+    def _stop_recording(self) -> None:
+        recorder, self._recorder = self._recorder, None
+        if recorder is None:
+            return
+        with self._lock:
+            if recorder in self._sinks:
+                self._sinks.remove(recorder)
+        recorder.close()  # flushes x264 and renames the file; ``closed`` above reports it
+
+    def _snapshot(self, path: Path | None, original: bool) -> None:
+        frame = self._latest.peek()
+        if frame is None:
+            raise InputError("nothing to snapshot yet: wait for the first frame")
+        image = frame.original if original and frame.original is not None else frame.image
+        folder = self.config.snapshot_dir or Path(platformdirs.user_pictures_dir()) / "nstvideo"
+        path = path or _timestamped(folder, "-original.png" if original else ".png")
+        self._emit("snapshot", write_image(path, image))
+
+    def _set_virtual_camera(self, on: bool) -> None:
+        if not on:
+            vcam, self._vcam = self._vcam, None
+            if vcam is not None:
+                with self._lock:
+                    if vcam in self._sinks:
+                        self._sinks.remove(vcam)
+                vcam.close()
+            return
+        if self._vcam is not None:
+            return
+        if (reason := unavailable_reason()) is not None:
+            self._emit("virtual_camera", VirtualCameraState(False, message=reason))
+            raise NstVideoError(reason)
+        made: list[VirtualCamera] = []
+        holder: list[BackgroundSink] = []
+
+        def make() -> VirtualCamera:
+            made.append(VirtualCamera())
+            return made[0]
+
+        def closed(sink, error) -> None:
+            with self._lock:
+                if holder[0] in self._sinks:
+                    self._sinks.remove(holder[0])
+            if self._vcam is holder[0]:
+                self._vcam = None
+            self._emit("virtual_camera", VirtualCameraState(False, message=str(error) if error else ""))
+            if error:
+                self._error(str(error))
+
+        vcam = BackgroundSink(make, queue_size=2, on_closed=closed, name="nstvideo-vcam")
+        holder.append(vcam)
+        self._vcam = vcam
+        with self._lock:
+            self._sinks.append(vcam)
+        self._emit("virtual_camera", VirtualCameraState(True))
+
+    # -- paint thread -----------------------------------------------------------------------------------
+
+    def _paint_loop(self) -> None:
+        last: tuple[int, int] | None = None  # (generation, index) of the previous frame: gaps are drops
+        warned: FrameStylizer | None = None
+        while not self._stopping.is_set():
+            with self._lock:
+                capture, generation = self._capture, self._generation
+            if capture is None:
+                self._stopping.wait(0.02)
+                continue
+            try:
+                frame = capture.read(timeout=0.1)
+            except TimeoutError:
+                continue
+            except CaptureError as exc:
+                self._clear_capture(capture)
+                self._post(self._source_failed, generation, exc)
+                continue
+            if frame is None:
+                if self._clear_capture(capture):
+                    self._post(self._source_ended, generation)
+                continue
+            produced = frame.index - last[1] if last and last[0] == generation else 1
+            last = (generation, frame.index)
+            self._meter.frame_in(produced)
+            if produced > 1:
+                self._meter.drop(produced - 1)
+            frame = frame.retimed(capture.started_at + frame.timestamp - self._t0)
+            with self._lock:
+                stylizer, options, sinks = self._stylizer, self._options, tuple(self._sinks)
+            started = time.perf_counter()
+            painted, spent = frame.with_image(frame.image), None
+            if stylizer is not None and options.strength > 0:
+                try:
+                    painted = frame.with_image(stylizer.stylize_images(frame.image[None], options)[0])
+                    spent = time.perf_counter() - started
+                except Exception as exc:  # e.g. out of memory: show the unpainted frame, say so once
+                    if warned is not stylizer:
+                        warned = stylizer
+                        self._error(f"painting failed ({exc}); showing the unpainted video")
+            self._meter.frame_out(spent)
+            if not self._latest.put(painted):
+                self._meter.drop()
+            for sink in sinks:
+                sink.write(painted)
+            self._emit("frame")
+
+    def _clear_capture(self, capture: Capture) -> bool:
+        """Forget ``capture`` if it is still the current one (so the paint loop stops reading it)."""
+        with self._lock:
+            if self._capture is not capture:
+                return False
+            self._capture = None
+            return True
+
+
+def _thumbnail_photo() -> np.ndarray:
+    """A square from the demo clip's first frame: every style's thumbnail paints the same picture."""
+    cap = cv2.VideoCapture(str(demo_clip()))
+    try:
+        ok, image = cap.read()
+    finally:
+        cap.release()
+    if not ok:
+        image = np.full((THUMBNAIL_SIDE, THUMBNAIL_SIDE, 3), 128, np.uint8)
+    h, w = image.shape[:2]
+    side = min(h, w)
+    y0, x0 = (h - side) // 2, (w - side) // 2
+    square = image[y0:y0 + side, x0:x0 + side]
+    return cv2.resize(square, (THUMBNAIL_SIDE, THUMBNAIL_SIDE), interpolation=cv2.INTER_AREA)
