@@ -1,7 +1,10 @@
 """Shared fixtures. Real data comes from ../shared (see its README); tests that need it skip without it."""
 from __future__ import annotations
 
+import functools
 import os
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
@@ -70,3 +73,22 @@ def random_style(tmp_path) -> Path:
 
     torch.manual_seed(0)
     return save_style(tmp_path / "random.safetensors", TransformerNet(width=0.25), StyleInfo(name="random"))
+
+
+@pytest.fixture
+def http_server(tmp_path):
+    """Serves ``tmp_path`` on localhost; yields the base URL: a real network stream, no internet needed."""
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(tmp_path)))
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="test-http", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)

@@ -1,7 +1,7 @@
 """The one frame type that travels from capture through the worker to the sinks."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -17,10 +17,10 @@ class Frame:
     stylized (``None`` until then), so a live view can show both and a snapshot can take either.
     """
 
-    image: np.ndarray
+    image: np.ndarray = field(repr=False)
     timestamp: float
     index: int
-    original: np.ndarray | None = None
+    original: np.ndarray | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.image.dtype != np.uint8 or self.image.ndim != 3 or self.image.shape[2] != 3:

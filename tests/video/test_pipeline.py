@@ -1,10 +1,8 @@
 """Capture -> inference worker -> sinks: drop policies, style changes mid-stream, errors, stopping."""
 from __future__ import annotations
 
-import functools
 import threading
 import time
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import av
 import numpy as np
@@ -154,25 +152,6 @@ def test_real_clip_file_capture_matches_pyav_timestamps(video_dir):
     assert len(frames) == len(expected) == 100
     assert [f.timestamp for f in frames] == pytest.approx(expected, abs=1e-3)
     assert frames[0].image.shape == (36, 64, 3)
-
-
-@pytest.fixture
-def http_server(tmp_path):
-    """Serves ``tmp_path`` on localhost; yields the base URL: a real network stream, no internet needed."""
-
-    class Quiet(SimpleHTTPRequestHandler):
-        def log_message(self, *args) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(tmp_path)))
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="test-http", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
 
 
 def test_stream_that_dies_mid_way_is_an_error_not_an_end(video_dir, tmp_path, http_server):
