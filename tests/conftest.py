@@ -48,6 +48,11 @@ def data_dir() -> Path:
     return _need(DATA)
 
 
+@pytest.fixture
+def video_dir(data_dir) -> Path:
+    return _need(data_dir / "video")
+
+
 def read(path: Path, max_side: int | None = None) -> np.ndarray:
     from nstvideo.core.images import read_image, resize_max_side
 

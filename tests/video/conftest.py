@@ -130,14 +130,6 @@ def make_clip(tmp_path):
 
 
 @pytest.fixture
-def video_dir(data_dir) -> Path:
-    path = data_dir / "video"
-    if not path.exists():
-        pytest.skip(f"{path} is missing: put the project's shared/ folder beside the checkout")
-    return path
-
-
-@pytest.fixture
 def stylizer(random_style):
     from nstvideo.core.stylize import Stylizer
 

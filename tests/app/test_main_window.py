@@ -1,0 +1,174 @@
+"""The main window on a real session and real clips (pytest-qt, offscreen): what a user sees and does."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from PyQt6.QtCore import QSettings, Qt
+from PyQt6.QtTest import QTest
+
+from nstvideo.app.live import LiveController
+from nstvideo.app.main_window import MainWindow
+from nstvideo.core.styles import StyleInfo, save_style, user_style_dir
+from nstvideo.core.transformer_net import TransformerNet
+from nstvideo.video.cameras import list_cameras
+from nstvideo.video.session import SessionConfig
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+
+
+@pytest.fixture
+def open_window(qtbot, tmp_path, settings):
+    """``open_window(source=..., style=...)``: a shown window attached to a real session painting at 160 px."""
+    windows: list[MainWindow] = []
+
+    def make(source=None, style=None) -> MainWindow:
+        window = MainWindow(settings, source=None if source is None else str(source), style=style)
+        qtbot.addWidget(window)
+        window.show()
+        config = SessionConfig(max_side=160, device="cpu", record_dir=tmp_path, snapshot_dir=tmp_path)
+        window.attach(LiveController(config, parent=window))
+        windows.append(window)
+        return window
+
+    yield make
+    for window in windows:
+        window.close()
+
+
+def shown(window: MainWindow):
+    return window.view._painted, window.view._original
+
+
+def wait_for_painting(qtbot, window: MainWindow, timeout: int = 30_000) -> None:
+    def painted():
+        image, original = shown(window)
+        assert image is not None and original is not None
+        assert np.abs(image.astype(int) - original.astype(int)).mean() > 5
+
+    qtbot.waitUntil(painted, timeout=timeout)
+
+
+def test_demo_clip_plays_painted_under_the_no_camera_banner(qtbot, open_window):
+    if list_cameras():
+        pytest.skip("this machine has a camera: the demo fallback is for machines without one")
+    window = open_window(style="starry_night")
+    wait_for_painting(qtbot, window)
+    assert window.windowTitle().startswith("nstvideo")
+    assert window.banner.isVisible() and "No camera was found" in window.banner_text.text()
+    assert window.source_combo.currentText() == "Demo clip"
+    assert window.current_style_name() == "starry_night"
+    qtbot.waitUntil(lambda: "fps" in window.stats_label.text() and "latency" in window.stats_label.text())
+    assert "cpu" in window.device_label.text()
+    # Still usable: the compare key shows the original, the style key moves on.
+    QTest.keyClick(window, Qt.Key.Key_C)
+    assert window.compare_combo.currentText() == "Before | after"
+
+
+def test_style_keys_switch_live_and_strength_zero_shows_the_original(qtbot, open_window, video_dir):
+    window = open_window(source=video_dir / "person_walking_room.mp4", style="starry_night")
+    wait_for_painting(qtbot, window)
+    session = window.controller.session
+    assert not window.banner.isVisible()
+    before = session.style.info.name
+    QTest.keyClick(window, Qt.Key.Key_N)
+    qtbot.waitUntil(lambda: session.style.status == "ready" and session.style.info.name != before, timeout=20_000)
+    assert window.current_style_name() == session.style.info.name
+    assert session.state.status == "playing"
+    QTest.keyClick(window, Qt.Key.Key_P)
+    qtbot.waitUntil(lambda: session.style.info.name == before, timeout=20_000)
+
+    window.strength.setValue(0)
+    qtbot.waitUntil(lambda: session.options.strength == 0)
+    window.view._painted = None
+
+    def unpainted():
+        image, original = shown(window)
+        assert image is not None and np.array_equal(image, original)
+
+    qtbot.waitUntil(unpainted, timeout=10_000)
+
+
+def test_record_twice_snapshot_and_close_while_recording(qtbot, open_window, video_dir, tmp_path):
+    window = open_window(source=video_dir / "person_walking_room.mp4", style="picasso_selfportrait_1907")
+    wait_for_painting(qtbot, window)
+    for _ in range(2):
+        window.record_button.click()
+        qtbot.waitUntil(lambda: "REC" in window.rec_label.text())
+        qtbot.wait(2000)
+        QTest.keyClick(window, Qt.Key.Key_R)
+        qtbot.waitUntil(lambda: window.rec_file_label.text().startswith("Saved"), timeout=20_000)
+    QTest.keyClick(window, Qt.Key.Key_S)
+    qtbot.waitUntil(lambda: len(list(tmp_path.glob("nstvideo-*.png"))) == 1, timeout=10_000)
+    window.record_button.click()
+    qtbot.waitUntil(lambda: "REC" in window.rec_label.text())
+    qtbot.wait(1000)
+    window.close()  # while recording: the file must be finished and play
+    videos = sorted(tmp_path.glob("nstvideo-*.mp4"))
+    assert len(videos) == 3
+    for path in videos:
+        with av.open(str(path)) as container:
+            pts = [f.pts for f in container.decode(video=0)]
+        assert len(pts) >= 5 and all(b > a for a, b in zip(pts, pts[1:])), path
+    assert not list(tmp_path.glob(".*partial*"))
+
+
+def test_a_new_style_file_appears_in_the_dropdown(qtbot, open_window, video_dir):
+    window = open_window(source=video_dir / "person_walking_room.mp4")
+    qtbot.waitUntil(lambda: window.style_combo.count() >= 3)  # none + the shipped styles
+    save_style(user_style_dir() / "fresh.safetensors", TransformerNet(width=0.25), StyleInfo(name="fresh"))
+    qtbot.waitUntil(lambda: window.style_combo.findData("fresh") >= 0, timeout=10_000)
+
+
+def test_a_stream_that_dies_is_reported_in_the_window(qtbot, open_window, video_dir, tmp_path, http_server):
+    data = (video_dir / "pancake_kitchen.mp4").read_bytes()
+    (tmp_path / "cut.mp4").write_bytes(data[: len(data) // 3])
+    window = open_window(source=f"{http_server}/cut.mp4")
+    qtbot.waitUntil(lambda: window.view.has_frame, timeout=30_000)
+    qtbot.waitUntil(lambda: window.banner.isVisible() and "stopped after" in window.banner_text.text(),
+                    timeout=60_000)
+    assert "trying again" in window.banner_text.text()
+
+
+def test_settings_are_remembered(qtbot, open_window, video_dir, settings):
+    window = open_window(source=video_dir / "person_walking_room.mp4", style="starry_night")
+    qtbot.waitUntil(lambda: window.controller.session.style.status == "ready", timeout=20_000)
+    qtbot.waitUntil(lambda: window.windowTitle() == "nstvideo · person_walking_room.mp4", timeout=20_000)
+    window.brush.setValue(3)
+    window.preserve.setChecked(True)
+    window.strength.setValue(70)
+    window.close()
+    again = open_window()
+    assert (again.brush.value(), again.preserve.isChecked(), again.strength.value()) == (3, True, 70)
+    assert again.current_style_name() == "starry_night"
+    qtbot.waitUntil(lambda: again.controller.session.state.status == "playing", timeout=20_000)
+    assert again.controller.session.state.source == str(video_dir / "person_walking_room.mp4")
+
+
+def test_main_py_paints_a_clip_and_ctrl_c_exits_cleanly(tmp_path, video_dir):
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", XDG_CONFIG_HOME=str(tmp_path / "config"))
+    process = subprocess.Popen([sys.executable, str(REPO / "main.py"), "--source",
+                                str(video_dir / "person_walking_room.mp4"), "--style", "starry_night"],
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(8)
+        assert process.poll() is None, process.communicate()
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, err
+    assert "Traceback" not in err
