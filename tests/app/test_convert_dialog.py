@@ -134,3 +134,18 @@ def test_closing_while_converting_cancels_and_joins_the_worker(qtbot, dialog, cl
         assert list(tmp_path.iterdir()) == []
     assert blocker.args[0].cancelled
     assert not dialog.isVisible()
+
+
+def test_a_style_that_cannot_load_fails_every_file_with_its_reason(qtbot, dialog, clip, tmp_path):
+    gone = tmp_path / "deleted_since.safetensors"  # listed when the dialog opened, removed before Start
+    dialog.style_combo.addItem("deleted_since", gone)
+    dialog.style_combo.setCurrentIndex(dialog.style_combo.count() - 1)
+    dialog.add_files([clip])
+    dialog.set_output_folder(tmp_path / "out")
+
+    summary = run(qtbot, dialog)
+
+    assert list(summary.failed) == [clip] and not summary.written
+    assert str(gone) in dialog.results.item(0).text()
+    assert dialog.table.item(0, 2).text() == "Failed"
+    assert dialog.start_button.isEnabled()
