@@ -524,7 +524,7 @@ class MainWindow(QMainWindow):
     def open_convert_dialog(self):
         from .convert_dialog import ConvertDialog
 
-        dialog = ConvertDialog(self, current_style=self.current_style_name())
+        dialog = ConvertDialog(current_style=self.current_style_name(), parent=self, device=self._device())
         self._show_dialog(dialog)
         return dialog
 
@@ -537,9 +537,12 @@ class MainWindow(QMainWindow):
         return dialog
 
     def _show_dialog(self, dialog: QWidget) -> None:
-        self._dialogs.append(dialog)
-        dialog.finished.connect(lambda *_: self._dialogs.remove(dialog) if dialog in self._dialogs else None)
+        self._dialogs = [d for d in self._dialogs if d.isVisible()]
+        self._dialogs.append(dialog)  # closed with the window: a conversion or a training is stopped cleanly
         dialog.show()
+
+    def _device(self) -> str:
+        return self.controller.session.config.device if self.controller else "auto"
 
     @staticmethod
     def _style_name_of(path) -> str | None:
