@@ -20,7 +20,8 @@ from ..video.session import LiveSession, SessionConfig
 
 
 class LiveController(QObject):
-    """Owns one ``LiveSession``; the window calls its methods and listens to its signals."""
+    """Owns one ``LiveSession`` (``.session``): the window calls the session's methods, which never block,
+    and listens to these signals."""
 
     stateChanged = pyqtSignal(object)  # SessionState
     styleChanged = pyqtSignal(object)  # StyleState
@@ -63,31 +64,3 @@ class LiveController(QObject):
 
     def shutdown(self) -> None:
         self.session.shutdown()
-
-    # The rest passes straight through: the session's methods never block.
-    def open_source(self, source: int | str | Path) -> None:
-        self.session.open_source(source)
-
-    def open_default(self, preferred: int | str | None = None) -> None:
-        self.session.open_default(preferred)
-
-    def set_style(self, style: str | Path | None) -> None:
-        self.session.set_style(style)
-
-    def start_recording(self, path: Path | None = None) -> None:
-        self.session.start_recording(path)
-
-    def stop_recording(self) -> None:
-        self.session.stop_recording()
-
-    def snapshot(self, path: Path | None = None, original: bool = False) -> None:
-        self.session.snapshot(path, original)
-
-    def set_virtual_camera(self, on: bool) -> None:
-        self.session.set_virtual_camera(on)
-
-    def request_cameras(self) -> None:
-        self.session.request_cameras()
-
-    def request_thumbnails(self) -> None:
-        self.session.request_thumbnails()

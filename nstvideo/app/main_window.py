@@ -26,6 +26,10 @@ VIDEO_FILTER = "Videos (*.mp4 *.m4v *.mov *.mkv *.avi *.webm);;All files (*)"
 NO_STYLE = "(none: the camera as it is)"
 # Source combo entries that are actions, not sources.
 OPEN_FILE, OPEN_URL, DEMO = "open-file", "open-url", "demo"
+# What a camera is asked for: (label, resolution, frames/s); it may give the nearest mode it has.
+CAMERA_MODES = (("Camera's default", None, None), ("640 x 480, 30 fps", (640, 480), 30.0),
+                ("1280 x 720, 30 fps", (1280, 720), 30.0), ("1920 x 1080, 30 fps", (1920, 1080), 30.0),
+                ("640 x 480, 60 fps", (640, 480), 60.0))
 
 
 def _fmt_elapsed(seconds: float) -> str:
@@ -112,6 +116,12 @@ class MainWindow(QMainWindow):
         self.source_combo.setToolTip("Where the video comes from")
         self.source_combo.activated.connect(self._source_chosen)
         form.addRow("Source", self.source_combo)
+        self.camera_mode = QComboBox()
+        self.camera_mode.setToolTip("What to ask the camera for (it paints at most 640 px wide either way)")
+        for label, *_ in CAMERA_MODES:
+            self.camera_mode.addItem(label)
+        self.camera_mode.currentIndexChanged.connect(self._camera_mode_chosen)
+        form.addRow("Camera", self.camera_mode)
 
         self.style_combo = QComboBox()
         self.style_combo.setIconSize(QPixmap(48, 48).size())
@@ -163,7 +173,7 @@ class MainWindow(QMainWindow):
 
         self.vcam_check = QCheckBox("Send to virtual camera")
         self.vcam_check.setToolTip("Show the painted video in video calls (needs pyvirtualcam and a backend)")
-        self.vcam_check.clicked.connect(lambda on: self.controller and self.controller.set_virtual_camera(on))
+        self.vcam_check.clicked.connect(lambda on: self.controller and self.controller.session.set_virtual_camera(on))
         form.addRow(self.vcam_check)
         self.vcam_note = QLabel("")
         self.vcam_note.setWordWrap(True)
@@ -173,8 +183,9 @@ class MainWindow(QMainWindow):
         self.fullscreen_button = QPushButton("Fullscreen (F)")
         self.fullscreen_button.clicked.connect(self.toggle_fullscreen)
         form.addRow(self.fullscreen_button)
-        for w in (self.source_combo, self.style_combo, self.strength, self.brush, self.preserve, self.record_button,
-                  self.snapshot_button, self.vcam_check):
+        self._engine_controls = (self.source_combo, self.camera_mode, self.style_combo, self.strength, self.brush,
+                                 self.preserve, self.record_button, self.snapshot_button, self.vcam_check)
+        for w in self._engine_controls:
             w.setEnabled(False)  # until the engine is loaded
         return panel
 
@@ -236,6 +247,7 @@ class MainWindow(QMainWindow):
         self.strength.setValue(int(s.value("strength", 100)))
         self.brush.setValue(int(s.value("brush", 1)))
         self.preserve.setChecked(s.value("preserve_color", "false") in ("true", True))
+        self.camera_mode.setCurrentIndex(min(int(s.value("camera_mode", 0)), len(CAMERA_MODES) - 1))
         self._update_option_labels()
 
     def _save(self) -> None:
@@ -244,6 +256,7 @@ class MainWindow(QMainWindow):
         s.setValue("strength", self.strength.value())
         s.setValue("brush", self.brush.value())
         s.setValue("preserve_color", self.preserve.isChecked())
+        s.setValue("camera_mode", self.camera_mode.currentIndex())
         name = self.current_style_name()
         if name is not None or self.style_combo.count():
             s.setValue("style", name or "")
@@ -267,8 +280,7 @@ class MainWindow(QMainWindow):
         c.snapshotSaved.connect(lambda path: self.statusBar().showMessage(f"Snapshot saved: {path}", 8000))
         c.camerasFound.connect(self._fill_sources)
         c.thumbnailReady.connect(self._on_thumbnail)
-        for w in (self.source_combo, self.style_combo, self.strength, self.brush, self.preserve,
-                  self.record_button, self.snapshot_button, self.vcam_check):
+        for w in self._engine_controls:
             w.setEnabled(True)
         from ..video.vcam import unavailable_reason
 
@@ -278,14 +290,15 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(TITLE)
         self.view.clear("Opening the video…")
         self._push_options()
+        self._camera_mode_chosen(self.camera_mode.currentIndex())
         self.refresh_styles(select=self._cli_style or self.settings.value("style") or None, first_if_none=True)
         source = self._cli_source
         if source is not None:
-            c.open_source(source)
+            c.session.open_source(source)
         else:
-            c.open_default(self.settings.value("source") or None)
-        c.request_cameras()
-        c.request_thumbnails()
+            c.session.open_default(self.settings.value("source") or None)
+        c.session.request_cameras()
+        c.session.request_thumbnails()
         self._watch_style_folder()
 
     def _watch_style_folder(self) -> None:
@@ -322,7 +335,7 @@ class MainWindow(QMainWindow):
             self._style_chosen(index)
         combo.setCurrentIndex(index)
         if new and self.controller is not None:
-            self.controller.request_thumbnails()
+            self.controller.session.request_thumbnails()
             self.statusBar().showMessage(f"New style: {', '.join(new)}", 8000)
 
     def current_style_name(self) -> str | None:
@@ -335,7 +348,7 @@ class MainWindow(QMainWindow):
         info = self._styles.get(name)
         self.style_about.setText(info.description if info is not None else "")
         if self.controller is not None:
-            self.controller.set_style(name)
+            self.controller.session.set_style(name)
 
     def step_style(self, step: int) -> None:
         count = self.style_combo.count()
@@ -356,6 +369,11 @@ class MainWindow(QMainWindow):
         if self.controller is not None:
             self.controller.set_options(self.strength.value() / 100, float(self.brush.value()),
                                         self.preserve.isChecked())
+
+    def _camera_mode_chosen(self, index: int) -> None:
+        if self.controller is not None:
+            _, resolution, fps = CAMERA_MODES[index]
+            self.controller.session.set_camera_options(resolution, fps)
 
     def _fill_sources(self, cameras) -> None:
         combo = self.source_combo
@@ -401,7 +419,7 @@ class MainWindow(QMainWindow):
 
     def open_source(self, source) -> None:
         if self.controller is not None:
-            self.controller.open_source(source)
+            self.controller.session.open_source(source)
 
     def choose_video_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open a video file", str(Path.home()), VIDEO_FILTER)
@@ -415,23 +433,23 @@ class MainWindow(QMainWindow):
 
     def retry_camera(self) -> None:
         if self.controller is not None:
-            self.controller.open_default()
+            self.controller.session.open_default()
 
     def toggle_recording(self, on: bool) -> None:
         if self.controller is None:
             self.record_button.setChecked(False)
             return
         if on:
-            self.controller.start_recording()
+            self.controller.session.start_recording()
         else:
-            self.controller.stop_recording()
+            self.controller.session.stop_recording()
 
     def toggle_recording_key(self) -> None:
         self.record_button.click()
 
     def take_snapshot(self) -> None:
         if self.controller is not None:
-            self.controller.snapshot(original=self.view.compare is Compare.ORIGINAL)
+            self.controller.session.snapshot(original=self.view.compare is Compare.ORIGINAL)
 
     def cycle_compare(self) -> None:
         self.compare_combo.setCurrentIndex(list(Compare).index(self.view.compare.next()))

@@ -188,6 +188,7 @@ class LiveSession:
         self._recorder: BackgroundSink | None = None
         self._vcam: BackgroundSink | None = None
         self._later: list[tuple[float, Callable, tuple]] = []
+        self._camera_request = (config.camera_resolution, config.camera_fps)
         self.state = SessionState("idle")
         self.style = StyleState("none")
         self._latest = LatestFrame()
@@ -215,6 +216,10 @@ class LiveSession:
         """``preferred`` (a remembered source) if it opens, else the first camera, else the demo clip with a
         message saying why (no camera found, or the camera's error)."""
         self._post(self._open_default, None if preferred is None else parse_source(preferred))
+
+    def set_camera_options(self, resolution: tuple[int, int] | None, fps: float | None) -> None:
+        """What to ask cameras for (``None``: their default); a camera playing now is reopened with it."""
+        self._post(self._set_camera_options, resolution, fps)
 
     def close_source(self) -> None:
         self._post(self._close_source)
@@ -365,9 +370,15 @@ class LiveSession:
         self._after(self.config.stats_every_s, self._schedule_stats)
 
     def _new_capture(self, source: int | str) -> Capture:
-        config = self.config
-        return Capture(source, live=True, max_side=config.max_side, resolution=config.camera_resolution,
-                       fps=config.camera_fps).start()
+        resolution, fps = self._camera_request
+        return Capture(source, live=True, max_side=self.config.max_side, resolution=resolution, fps=fps).start()
+
+    def _set_camera_options(self, resolution: tuple[int, int] | None, fps: float | None) -> None:
+        if (resolution, fps) == self._camera_request:
+            return
+        self._camera_request = (resolution, fps)
+        if isinstance(self._source, int):
+            self._open(self._source, False, "")
 
     def _open(self, source: int | str, demo: bool, message: str) -> bool:
         previous = self.state
