@@ -156,3 +156,38 @@ def test_two_inputs_never_write_the_same_output(capsys, tmp_path, data_dir, rand
                        "-o", tmp_path / "out", "--max-side", "32", "--overwrite")
     assert code == 1 and "rename one of them" in err
     assert len(list((tmp_path / "out").iterdir())) == 1
+
+
+def test_train_progress_jsonl_prints_one_json_object_per_line(tmp_path, data_dir, vgg_file):
+    import json
+    import os
+    import shutil
+    from pathlib import Path
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for src in sorted((data_dir / "train").glob("*.jpg"))[:4]:
+        shutil.copy(src, photos / src.name)
+    args = ["train", "--progress", "jsonl", "--style-image", data_dir / "styles" / "udnie.jpg", "--dataset", photos,
+            "--name", "jsonl", "--out", tmp_path / "jsonl.safetensors", "--run-dir", tmp_path / "run",
+            "--iterations", "6", "--image-size", "64", "--width", "0.25", "--batch-size", "2", "--log-every", "2",
+            "--preview-every", "3", "--vgg-weights", vgg_file, "--device", "cpu"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}  # one thread is faster than two on busy shared cores
+    proc = subprocess.run([sys.executable, "-m", "nstvideo", *map(str, args)], capture_output=True, text=True,
+                          env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    events = [json.loads(line) for line in proc.stdout.splitlines()]  # every line parses: nothing else there
+    assert events[0]["event"] == "start" and events[0]["iterations"] == 6
+    steps = [e for e in events if e["event"] == "step"]
+    assert [s["iteration"] for s in steps] == [2, 4, 6]
+    assert all(s["start_iteration"] == 0 and s["eta"] >= 0 and s["iterations_per_second"] > 0 for s in steps)
+    assert set(steps[0]["losses"]) == {"total", "content", "style", "tv"}
+    previews = [e for e in events if e["event"] == "preview"]
+    assert [p["iteration"] for p in previews] == [3, 6] and all(Path(p["path"]).is_file() for p in previews)
+    assert events[-1] == {"event": "end", "status": "done", "style": str(tmp_path / "jsonl.safetensors"),
+                          "iteration": 6, "skipped_images": 0}
+
+    proc = subprocess.run([sys.executable, "-m", "nstvideo", *map(str, args)], capture_output=True, text=True,
+                          env=env, timeout=120)  # the same again: the finished run's files are refused
+    assert proc.returncode == 1 and proc.stderr.startswith("error: ") and proc.stderr.count("\n") == 1
+    end = json.loads(proc.stdout.splitlines()[-1])
+    assert end["event"] == "end" and end["status"] == "error" and end["message"] in proc.stderr

@@ -1,18 +1,33 @@
-"""``nstvideo train``: flags or a TOML recipe -> TrainConfig -> Trainer."""
+"""``nstvideo train``: flags or a TOML recipe -> TrainConfig -> Trainer.
+
+Progress goes to a person (``--progress bar``, the default: a tqdm bar) or to a program
+(``--progress jsonl``: one JSON object per line on stdout, nothing else there; the app's training dialog
+reads it). The JSON events, each with an ``event`` key:
+
+- ``start``: ``name``, ``iterations``, ``resume``, ``run_dir``, ``style`` (the file it will write);
+- ``step``: ``iteration``, ``iterations``, ``start_iteration``, ``losses`` (name -> value), ``seconds``,
+  ``iterations_per_second`` and ``eta`` (seconds left at that rate), every ``--log-every`` iterations;
+- ``preview``: ``iteration`` and ``path``, the preview image written in the run folder;
+- ``end``: ``status`` "done" (with ``style``, ``iteration``, ``skipped_images``), "interrupted" (with
+  ``checkpoint``: whether one exists to ``--resume`` from, and ``run_dir``) or "error" (with ``message``,
+  which also goes to stderr as ``error: ...``).
+"""
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import os
 import signal
 import sys
 import tomllib
 from pathlib import Path
+from typing import TextIO
 
 from tqdm import tqdm
 
-from ..core.errors import InputError
-from ..core.training import PATH_FIELDS, StepReport, TrainConfig, Trainer
+from ..core.errors import InputError, NstVideoError
+from ..core.training import PATH_FIELDS, StepReport, TrainConfig, Trainer, TrainResult
 from .common import add_device, add_vgg, positive_int
 
 # A recipe may set any TrainConfig field; so may the flag of the same name.
@@ -35,43 +50,125 @@ def load_recipe(path: Path) -> dict:
     return recipe
 
 
-def cmd_train(args: argparse.Namespace) -> int:
+def build_config(args: argparse.Namespace) -> TrainConfig:
     settings = load_recipe(args.recipe) if args.recipe else {}
     settings.update({k: v for k, v in vars(args).items() if k in _FIELDS and v is not None})
     missing = [k for k in ("style_image", "dataset", "name") if k not in settings]
     if missing:
         raise InputError("train needs " + ", ".join("--" + m.replace("_", "-") for m in missing) + " (or --recipe)")
-    config = TrainConfig(**settings)
-    with tqdm(total=config.iterations, desc=f"train {config.name}", unit="it", dynamic_ncols=True) as bar:
-        def on_step(report: StepReport) -> None:
-            if bar.n == 0 and report.start_iteration:
-                bar.initial = report.start_iteration  # resumed: the rate and ETA count from here
-            bar.n = report.iteration
-            bar.set_postfix({k: f"{v:.3g}" for k, v in report.losses.items()}, refresh=False)
-            bar.refresh()
+    return TrainConfig(**settings)
 
-        # A `kill` or a closing session stops the run like Ctrl-C does: with a checkpoint to resume from.
-        # Not under torchrun, which SIGTERMs the other ranks when one dies: they cannot gather a checkpoint.
-        single = int(os.environ.get("WORLD_SIZE", "1")) == 1
-        previous = signal.signal(signal.SIGTERM, signal.default_int_handler) if single else None
-        trainer = Trainer(config, on_step=on_step, resume=args.resume)
+
+class BarProgress:
+    """For a person: a tqdm bar with the losses, then where the files went."""
+
+    def __init__(self, config: TrainConfig):
+        self.config = config
+        self.bar = tqdm(total=config.iterations, desc=f"train {config.name}", unit="it", dynamic_ncols=True)
+
+    def start(self, resume: bool) -> None:
+        pass
+
+    def step(self, report: StepReport) -> None:
+        if self.bar.n == 0 and report.start_iteration:
+            self.bar.initial = report.start_iteration  # resumed: the rate and ETA count from here
+        self.bar.n = report.iteration
+        self.bar.set_postfix({k: f"{v:.3g}" for k, v in report.losses.items()}, refresh=False)
+        self.bar.refresh()
+
+    def preview(self, iteration: int) -> None:
+        pass
+
+    def interrupted(self, has_checkpoint: bool) -> None:
+        self.bar.close()
+        if has_checkpoint:
+            print(f"interrupted; the checkpoint in {self.config.checkpoint_dir} continues with the same command "
+                  "and --resume", file=sys.stderr)
+        else:
+            print("interrupted before the first checkpoint; nothing to resume", file=sys.stderr)
+
+    def finished(self, result: TrainResult) -> None:
+        self.bar.close()
+        if result.skipped_images:
+            print(f"skipped {len(result.skipped_images)} unreadable image(s), e.g. {result.skipped_images[0]}")
+        print(f"checkpoints, previews and losses: {self.config.checkpoint_dir}")
+        print(result.style_path)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def emit_event(out: TextIO, event: str, **fields) -> None:
+    """One JSON line; one write per line, so a SIGTERM handled between writes never leaves half an object."""
+    out.write(json.dumps({"event": event, **fields}) + "\n")
+    out.flush()
+
+
+class JsonlProgress:
+    """For a program: one flushed JSON object per line on stdout (the module docstring lists the events)."""
+
+    def __init__(self, config: TrainConfig, out: TextIO | None = None):
+        self.config = config
+        self.out = out or sys.stdout
+
+    def start(self, resume: bool) -> None:
+        cfg = self.config
+        emit_event(self.out, "start", name=cfg.name, iterations=cfg.iterations, resume=resume,
+                   run_dir=str(cfg.checkpoint_dir), style=str(cfg.output_path))
+
+    def step(self, report: StepReport) -> None:
+        rate = report.iterations_per_second
+        eta = (report.iterations - report.iteration) / rate if rate > 0 else None
+        emit_event(self.out, "step", iteration=report.iteration, iterations=report.iterations,
+                   start_iteration=report.start_iteration, losses=report.losses, seconds=round(report.seconds, 3),
+                   iterations_per_second=rate, eta=None if eta is None else round(eta, 1))
+
+    def preview(self, iteration: int) -> None:
+        # The Trainer has written this file before it calls on_preview.
+        path = self.config.checkpoint_dir / "previews" / f"iter_{iteration:06d}.jpg"
+        emit_event(self.out, "preview", iteration=iteration, path=str(path))
+
+    def interrupted(self, has_checkpoint: bool) -> None:
+        emit_event(self.out, "end", status="interrupted", checkpoint=has_checkpoint,
+                   run_dir=str(self.config.checkpoint_dir))
+
+    def finished(self, result: TrainResult) -> None:
+        emit_event(self.out, "end", status="done", style=str(result.style_path), iteration=result.iteration,
+                   skipped_images=len(result.skipped_images))
+
+    def close(self) -> None:
+        pass
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    try:
+        return _train(build_config(args), args.resume, args.progress)
+    except NstVideoError as exc:
+        if args.progress == "jsonl":
+            emit_event(sys.stdout, "end", status="error", message=str(exc))
+        raise  # the one-line "error: ..." on stderr, as for every command
+
+
+def _train(config: TrainConfig, resume: bool, mode: str) -> int:
+    progress = JsonlProgress(config) if mode == "jsonl" else BarProgress(config)
+    # A `kill` or a closing session stops the run like Ctrl-C does: with a checkpoint to resume from.
+    # Not under torchrun, which SIGTERMs the other ranks when one dies: they cannot gather a checkpoint.
+    single = int(os.environ.get("WORLD_SIZE", "1")) == 1
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler) if single else None
+    try:
+        trainer = Trainer(config, on_step=progress.step, on_preview=lambda i, _image: progress.preview(i),
+                          resume=resume)
+        progress.start(resume)
         try:
             result = trainer.run()
         except KeyboardInterrupt:
-            bar.close()
-            if trainer.checkpoint_path.exists():
-                print(f"interrupted; the checkpoint in {config.checkpoint_dir} continues with the same command "
-                      "and --resume", file=sys.stderr)
-            else:
-                print("interrupted before the first checkpoint; nothing to resume", file=sys.stderr)
+            progress.interrupted(trainer.checkpoint_path.exists())
             return 130
-        finally:
-            if previous is not None:
-                signal.signal(signal.SIGTERM, previous)
-    if result.skipped_images:
-        print(f"skipped {len(result.skipped_images)} unreadable image(s), e.g. {result.skipped_images[0]}")
-    print(f"checkpoints, previews and losses: {config.checkpoint_dir}")
-    print(result.style_path)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+        progress.close()
+    progress.finished(result)
     return 0
 
 
@@ -97,9 +194,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int)
     p.add_argument("--checkpoint-every", type=positive_int)
     p.add_argument("--preview-every", type=positive_int)
+    p.add_argument("--log-every", type=positive_int, help="report the losses every N iterations (default 20)")
     p.add_argument("--preview-image", type=Path)
     p.add_argument("--resume", action="store_true", help="continue from the run folder's checkpoint")
     p.add_argument("--overwrite", action="store_true", default=None)
+    p.add_argument("--progress", choices=("bar", "jsonl"), default="bar",
+                   help="bar: a progress bar for people (default); jsonl: one JSON object per line on stdout "
+                        "for programs")
     add_device(p)
     add_vgg(p)
     p.set_defaults(func=cmd_train, device=None)
