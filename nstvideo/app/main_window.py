@@ -546,10 +546,14 @@ class MainWindow(QMainWindow):
         self._show_dialog(dialog)
         return dialog
 
-    def open_train_dialog(self):
+    def open_train_dialog(self, **options):
+        """``options`` go to ``TrainDialog`` (presets, VGG weights, ...); training leaves a core to the live view."""
+        import os
+
         from .train_dialog import TrainDialog
 
-        dialog = TrainDialog(self)
+        options = {"device": self._device(), "threads": max(1, (os.cpu_count() or 2) - 1)} | options
+        dialog = TrainDialog(self, **options)
         dialog.styleTrained.connect(lambda path: self.refresh_styles(select=self._style_name_of(path)))
         self._show_dialog(dialog)
         return dialog
@@ -624,6 +628,8 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         self._save()
         for dialog in list(self._dialogs):
+            if hasattr(dialog, "stop_and_wait"):
+                dialog.stop_and_wait()  # a training keeps its checkpoint: Resume continues it next time
             dialog.close()
         if self.controller is not None:
             self.view.clear("Closing…")

@@ -132,6 +132,29 @@ def test_a_new_style_file_appears_in_the_dropdown(qtbot, open_window, video_dir)
     qtbot.waitUntil(lambda: window.style_combo.findData("fresh") >= 0, timeout=10_000)
 
 
+def test_convert_and_train_from_the_menus(qtbot, open_window, video_dir, vgg_file, data_dir, tmp_path):
+    from nstvideo.app.train_dialog import TrainPreset
+
+    window = open_window(source=video_dir / "person_walking_room.mp4", style="starry_night")
+    convert = window.open_convert_dialog()
+    assert convert.isVisible() and convert.style_combo.currentData() is not None
+    convert.close()
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for src in sorted((data_dir / "train").glob("*.jpg"))[:6]:
+        (photos / src.name).write_bytes(src.read_bytes())
+    tiny = TrainPreset("Tiny", iterations=6, image_size=64, width=0.25, photo_size=None, style_size=None,
+                       batch_size=2, checkpoint_every=100, preview_every=3, log_every=2)
+    train = window.open_train_dialog(presets=(tiny,), vgg_weights=vgg_file, threads=1)
+    train.set_painting(data_dir / "styles" / "the_scream.jpg")
+    train.set_photos(photos)
+    train.set_name("menu_scream")
+    assert train.start()
+    qtbot.waitUntil(lambda: window.style_combo.findData("menu_scream") >= 0, timeout=120_000)
+    assert window.controller.session.state.status == "playing"  # the live view went on meanwhile
+
+
 def test_a_stream_that_dies_is_reported_in_the_window(qtbot, open_window, video_dir, tmp_path, http_server):
     data = (video_dir / "pancake_kitchen.mp4").read_bytes()
     (tmp_path / "cut.mp4").write_bytes(data[: len(data) // 3])
