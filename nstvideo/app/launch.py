@@ -12,7 +12,9 @@ import signal
 import sys
 import threading
 
+# Spelled out here, not imported from core.device: that would import torch before the window shows.
 DEVICES = ("auto", "cpu", "cuda", "mps")
+RUNTIMES = ("auto", "torch", "openvino", "openvino-fp32")
 
 
 DESCRIPTION = "The nstvideo window: paint live video in the style of a painting."
@@ -24,6 +26,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "clip when there is none)")
     parser.add_argument("--style", metavar="NAME|PATH", help="a style name (see 'nstvideo styles') or a file")
     parser.add_argument("--device", choices=DEVICES, default="auto", help="where to run the network")
+    parser.add_argument("--runtime", choices=RUNTIMES, default="auto",
+                        help="what runs it on a CPU: auto (OpenVINO int8 when installed, else torch), torch, "
+                             "openvino (int8) or openvino-fp32")
 
 
 def build_parser(prog: str) -> argparse.ArgumentParser:
@@ -61,7 +66,7 @@ def run_app(argv: list[str] | None = None, prog: str = "nstvideo live") -> int:
             from ..video.session import SessionConfig
             from .live import LiveController
 
-            loader.loaded.emit((LiveController, SessionConfig(device=args.device)))
+            loader.loaded.emit((LiveController, SessionConfig(device=args.device, runtime=args.runtime)))
         except Exception as exc:  # shown in the window: a broken install must not look like a hang
             loader.failed.emit(f"{type(exc).__name__}: {exc}")
 

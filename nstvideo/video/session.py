@@ -83,6 +83,7 @@ class SessionConfig:
     needs speed more than pixels). ``camera_resolution`` / ``camera_fps``: what to ask a camera for."""
 
     device: str = "auto"
+    runtime: str = "auto"  # see ``core.device.RUNTIME_CHOICES``: OpenVINO int8 on a CPU when it is installed
     max_side: int | None = 640
     camera_resolution: tuple[int, int] | None = None
     camera_fps: float | None = None
@@ -503,7 +504,13 @@ class LiveSession:
         path = resolve_style(spec).resolve()
         key = (path, path.stat().st_mtime_ns)
         if key not in self._stylizers:
-            self._stylizers[key] = Stylizer.from_style(path, self.config.device)
+            def progress(message: str) -> None:  # a one-time build (OpenVINO int8: seconds to a minute)
+                self._emit("style", StyleState("loading", spec, runtime=self.style.runtime, message=message))
+
+            stylizer = Stylizer.from_style(path, self.config.device, runtime=self.config.runtime, progress=progress)
+            if stylizer.notice:
+                self._error(stylizer.notice)
+            self._stylizers[key] = stylizer
         return self._stylizers[key]
 
     def _thumbnails(self) -> None:
@@ -512,7 +519,7 @@ class LiveSession:
             if info.path is None:
                 continue
             try:
-                image = Stylizer.from_style(info.path, "cpu").stylize_image(photo)
+                image = Stylizer.from_style(info.path, "cpu", runtime="torch").stylize_image(photo)
             except NstVideoError as exc:
                 log.info("no thumbnail for %s: %s", name, exc)
                 continue

@@ -38,7 +38,7 @@ def open_window(qtbot, tmp_path, settings):
         window = MainWindow(settings, source=None if source is None else str(source), style=style)
         qtbot.addWidget(window)
         window.show()
-        config = SessionConfig(max_side=160, device="cpu", record_dir=tmp_path, snapshot_dir=tmp_path)
+        config = SessionConfig(max_side=160, device="cpu", runtime="torch", record_dir=tmp_path, snapshot_dir=tmp_path)
         window.attach(LiveController(config, parent=window))
         windows.append(window)
         return window
@@ -183,7 +183,7 @@ def test_settings_are_remembered(qtbot, open_window, video_dir, settings):
 def test_main_py_paints_a_clip_and_ctrl_c_exits_cleanly(tmp_path, video_dir):
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", XDG_CONFIG_HOME=str(tmp_path / "config"))
     process = subprocess.Popen([sys.executable, str(REPO / "main.py"), "--source",
-                                str(video_dir / "person_walking_room.mp4"), "--style", "starry_night"],
+                                str(video_dir / "person_walking_room.mp4"), "--style", "starry_night", "--runtime", "torch"],
                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         time.sleep(8)
@@ -195,3 +195,10 @@ def test_main_py_paints_a_clip_and_ctrl_c_exits_cleanly(tmp_path, video_dir):
             process.kill()
     assert process.returncode == 0, err
     assert "Traceback" not in err
+
+
+def test_the_launchers_choices_are_the_cores():
+    from nstvideo.app.launch import DEVICES, RUNTIMES
+    from nstvideo.core.device import DEVICE_CHOICES, RUNTIME_CHOICES
+
+    assert (DEVICES, RUNTIMES) == (DEVICE_CHOICES, RUNTIME_CHOICES)

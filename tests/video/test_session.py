@@ -54,7 +54,8 @@ def make_session(tmp_path, events):
     sessions: list[LiveSession] = []
 
     def make(**config) -> LiveSession:
-        config = {"max_side": SIDE, "record_dir": tmp_path, "snapshot_dir": tmp_path, "device": "cpu"} | config
+        config = {"max_side": SIDE, "record_dir": tmp_path, "snapshot_dir": tmp_path, "device": "cpu",
+              "runtime": "torch"} | config
         session = LiveSession(SessionConfig(**config), **events.callbacks())
         sessions.append(session)
         return session
@@ -77,7 +78,7 @@ def second_style(tmp_path) -> Path:
 
 def painted_by(path: Path, frame, options: StyleOptions = StyleOptions()) -> bool:
     """Whether ``frame.image`` is exactly what the style in ``path`` makes of ``frame.original``."""
-    expected = Stylizer.from_style(path, "cpu").stylize_image(frame.original, options)
+    expected = Stylizer.from_style(path, "cpu", runtime="torch").stylize_image(frame.original, options)
     return np.abs(expected.astype(int) - frame.image.astype(int)).max() <= 1
 
 
@@ -153,7 +154,7 @@ def test_a_slow_painter_shows_the_newest_frame_and_counts_the_dropped(make_sessi
 
     delay = 0.3  # three frames of the 10 fps clip per painted frame
     session = make_session()
-    session.use_stylizer(Slow(Stylizer.from_style(random_style, "cpu"), delay), "slow")
+    session.use_stylizer(Slow(Stylizer.from_style(random_style, "cpu", runtime="torch"), delay), "slow")
     session.open_source(walking)
     next_frame(session)
     latencies = []
