@@ -5,7 +5,7 @@ import argparse
 from dataclasses import fields
 from pathlib import Path
 
-from ..core.device import DEVICE_CHOICES
+from ..core.device import DEVICE_CHOICES, RUNTIME_CHOICES
 from ..core.stylize import StyleOptions
 
 
@@ -37,6 +37,12 @@ def positive_int(text: str) -> int:
 
 def add_device(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto", help=f"one of {', '.join(DEVICE_CHOICES)} or cuda:N (default: auto)")
+
+
+def add_runtime(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--runtime", choices=RUNTIME_CHOICES, default="auto",
+                   help="what runs the style network: auto = openvino int8 on the CPU when installed (pip install "
+                        "'nstvideo[fast]'), else torch; openvino-fp32 skips the int8 quantization (default: auto)")
 
 
 def add_vgg(p: argparse.ArgumentParser) -> None:

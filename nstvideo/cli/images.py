@@ -14,7 +14,7 @@ from ..core.images import IMAGE_SUFFIXES, check_image_output, read_image, write_
 from ..core.styles import import_pth, installed_styles, style_dirs
 from ..core.stylize_files import StylizeConfig, stylize_files
 from ..core.vgg import load_vgg
-from .common import add_device, add_style_options, add_vgg, names_a_file, positive_int, style_options
+from .common import add_device, add_runtime, add_style_options, add_vgg, names_a_file, positive_int, style_options
 
 
 def cmd_gatys(args: argparse.Namespace) -> int:
@@ -50,7 +50,7 @@ def cmd_stylize(args: argparse.Namespace) -> int:
         inputs=tuple(args.images), style=args.style, max_side=args.max_side,
         output=args.output if is_file else None, out_dir=None if is_file else args.output,
         options=style_options(args),
-        device=args.device, overwrite=args.overwrite,
+        device=args.device, runtime=args.runtime, overwrite=args.overwrite,
     )
     with tqdm(total=len(config.inputs), desc="stylize", unit="image", delay=1.0, disable=None) as bar:
         def on_done(source: Path, result: object) -> None:
@@ -112,6 +112,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--overwrite", action="store_true")
     add_style_options(p)
     add_device(p)
+    add_runtime(p)
     p.set_defaults(func=cmd_stylize, parser=p)
 
     p = sub.add_parser("styles", help="list installed styles")

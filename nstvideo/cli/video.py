@@ -11,7 +11,7 @@ from ..core.errors import NstVideoError
 from ..core.images import VIDEO_LOOKING_SUFFIXES
 from ..video.convert import ConvertConfig, convert_files
 from ..video.writer import VIDEO_SUFFIXES, X264_PRESETS
-from .common import add_device, add_style_options, names_a_file, positive_int, style_options
+from .common import add_device, add_runtime, add_style_options, names_a_file, positive_int, style_options
 
 
 def crf_value(text: str) -> int:
@@ -30,7 +30,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
         inputs=tuple(args.videos), style=args.style, output=args.output, out_dir=args.out_dir,
         max_side=args.max_side, crf=args.crf, preset=args.preset,
         options=style_options(args),
-        device=args.device, batch_size=args.batch_size, overwrite=args.overwrite,
+        device=args.device, runtime=args.runtime, batch_size=args.batch_size, overwrite=args.overwrite,
     )
     many = len(config.inputs) > 1
     overall = tqdm(total=len(config.inputs), desc="videos", unit="video", position=0, disable=None if many else True)
@@ -81,5 +81,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     add_style_options(p)
     add_device(p)
+    add_runtime(p)
     p.set_defaults(func=cmd_convert, parser=p)
 

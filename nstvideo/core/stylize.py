@@ -1,6 +1,7 @@
 """Applying a trained style network to images and frames: strength, colour preservation, tiling."""
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from . import pixels
+from .backends import Backend, make_backend
 from .device import Runtime, inference_runtime
 from .errors import ConfigError, DeviceError
 from .guided_filter import guided_upsample, guided_upsample_torch
@@ -59,36 +61,62 @@ def _starts(size: int, tile: int, overlap: int) -> list[int]:
 
 
 class Stylizer:
-    """One style network placed on a device, ready for frames. Not thread-safe: one per worker."""
+    """One style network ready for frames, on the backend its runtime names (``backends.py``).
+
+    Not thread-safe: one per worker. ``runtime``'s ``str()`` says what runs ("openvino int8 (cpu)",
+    "torch float16, channels_last (cuda)"); ``runtime.notice`` says why, when it is not what was asked
+    for. Images too large to run whole go through torch in tiles, whatever the backend.
+    """
 
     def __init__(self, model: TransformerNet, runtime: Runtime, info: StyleInfo | None = None,
-                 max_pixels: int | None = None):
+                 max_pixels: int | None = None, *, calibration: Sequence[np.ndarray] | None = None,
+                 progress: Callable[[str], None] | None = None):
         self.runtime = runtime
         self.info = info
-        self.model = model.to(device=runtime.device, dtype=runtime.dtype, memory_format=runtime.memory_format).eval()
+        torch_dtype = runtime.dtype if runtime.engine == "torch" else torch.float32
+        self.model = model.to(device=runtime.device, dtype=torch_dtype, memory_format=runtime.memory_format).eval()
+        self.backend: Backend = make_backend(self.model, runtime, style_file=info.path if info else None,
+                                             name=info.name if info else "", calibration=calibration,
+                                             progress=progress)
         self.max_pixels = max_pixels or (CPU_TILE_PIXELS if runtime.device.type == "cpu" else 4 * CPU_TILE_PIXELS)
 
     @classmethod
-    def from_style(cls, style: str | Path, device: str = "auto") -> "Stylizer":
+    def from_style(cls, style: str | Path, device: str = "auto", *, runtime: str = "auto",
+                   calibration: Sequence[np.ndarray] | None = None,
+                   progress: Callable[[str], None] | None = None) -> "Stylizer":
+        """``style``: a name or a .safetensors path; ``runtime``: one of ``device.RUNTIME_CHOICES``.
+
+        With OpenVINO, the first use of a style file converts (and for int8 quantizes) it, which takes
+        seconds to a minute and is cached; ``calibration`` (uint8 BGR images) replaces the demo clip's
+        frames for int8, ``progress(message)`` hears about the build.
+        """
         model, info = load_style(resolve_style(style))
-        return cls(model, inference_runtime(device), info)
+        return cls(model, inference_runtime(device, runtime), info, calibration=calibration, progress=progress)
 
     @property
     def name(self) -> str:
         return self.info.name if self.info else "unnamed"
 
+    @property
+    def notice(self) -> str | None:
+        """One line for the user when the runtime is not the one asked for (OpenVINO missing), else None."""
+        return self.runtime.notice
+
     @torch.inference_mode()
     def run(self, x: torch.Tensor) -> torch.Tensor:
         """RGB [0, 1] Nx3xHxW (any device/dtype) -> stylized, same shape, float32, on the runtime's device."""
-        x = x.to(self.runtime.device, self.runtime.dtype).contiguous(memory_format=self.runtime.memory_format)
         if x.shape[0] * x.shape[-1] * x.shape[-2] > self.max_pixels:
-            return self._run_tiled(x)
+            return self._run_tiled(self._torch_input(x))
         try:
-            return self.model(x).float()
+            return self.backend.run(x.to(self.runtime.device))
         except torch.OutOfMemoryError:
             if self.runtime.device.type == "cuda":
                 torch.cuda.empty_cache()
-            return self._run_tiled(x)
+            return self._run_tiled(self._torch_input(x))
+
+    def _torch_input(self, x: torch.Tensor) -> torch.Tensor:
+        dtype = next(self.model.parameters()).dtype
+        return x.to(self.runtime.device, dtype).contiguous(memory_format=self.runtime.memory_format)
 
     def _run_tiled(self, x: torch.Tensor) -> torch.Tensor:
         """Overlapping tiles blended with linear ramps, so seams do not show as lines.

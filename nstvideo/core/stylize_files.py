@@ -21,6 +21,7 @@ class StylizeConfig:
     max_side: int | None = None
     options: StyleOptions = field(default_factory=StyleOptions)
     device: str = "auto"
+    runtime: str = "auto"  # one of device.RUNTIME_CHOICES
     overwrite: bool = False
 
     def __post_init__(self) -> None:
@@ -41,7 +42,7 @@ def stylize_files(
 
     Returns the written paths and the failures by input.
     """
-    stylizer = Stylizer.from_style(config.style, config.device)
+    stylizer = Stylizer.from_style(config.style, config.device, runtime=config.runtime)
     written: list[Path] = []
     failed: dict[Path, NstVideoError] = {}
     for source in config.inputs:

@@ -44,6 +44,7 @@ class ConvertConfig:
     preset: str = "medium"
     options: StyleOptions = field(default_factory=StyleOptions)
     device: str = "auto"
+    runtime: str = "auto"  # one of core.device.RUNTIME_CHOICES
     batch_size: int = 4
     overwrite: bool = False
 
@@ -245,7 +246,7 @@ def convert_files(config: ConvertConfig, *,
     Inputs with the same output name (``a/clip.mp4`` and ``b/clip.mp4``) never overwrite each other, not
     even with ``overwrite``: once one of them is converted, the later ones fail with an ``InputError``.
     """
-    stylizer = Stylizer.from_style(config.style, config.device)
+    stylizer = Stylizer.from_style(config.style, config.device, runtime=config.runtime)
     summary = ConvertSummary()
     written_by: dict[Path, Path] = {}  # resolved output -> the input converted into it in this call
     for source in map(Path, config.inputs):
