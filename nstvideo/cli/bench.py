@@ -7,8 +7,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from ..core.bench import bench_inference, bench_training_step
-from ..core.device import Runtime, describe_machine, inference_runtime, select_device
+import torch
+
+from ..core.bench import bench_inference, bench_stylize, bench_training_step
+from ..core.device import RUNTIME_CHOICES, Runtime, describe_machine, inference_runtime, select_device
 from ..core.errors import InputError
 from ..core.images import read_image, write_image
 from ..core.quality import score_photo
@@ -17,7 +19,9 @@ from ..core.transformer_net import TransformerNet
 from ..core.vgg import load_vgg
 from ..video.bench import peak_rss_mib, rescaled_clip, time_conversion
 from ..video.convert import ConvertConfig
-from .common import add_device, add_vgg, brush_size, positive_int
+from .common import add_device, add_runtime, add_vgg, brush_size, positive_int
+
+DEFAULT_BENCH_STYLE = "picasso_selfportrait_1907"
 
 
 def _sizes(text: str) -> list[tuple[int, int]]:
@@ -31,6 +35,63 @@ def _floats(text: str) -> list[float]:
     return [float(v) for v in text.split(",")]
 
 
+def _brushes(text: str) -> list[float]:
+    return [brush_size(v) for v in text.split(",")]
+
+
+def _runtimes(text: str) -> list[str]:
+    names = text.split(",")
+    for name in names:
+        if name not in RUNTIME_CHOICES:
+            raise argparse.ArgumentTypeError(f"unknown runtime {name!r}; use {', '.join(RUNTIME_CHOICES)}")
+    return names
+
+
+def _bench_frame(args: argparse.Namespace, size: tuple[int, int]):
+    """A real picture at ``size`` (w, h): the first --photos entry, else a frame of the demo clip."""
+    import cv2
+
+    if args.photos:
+        image = read_image(args.photos[0])
+    else:
+        from ..core.backends import demo_calibration_frames
+        image = demo_calibration_frames(3)[1]  # the middle frame; int8 was calibrated on its neighbours too
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+
+
+def _bench_stylize(args: argparse.Namespace) -> None:
+    """Stylizer.stylize_images end to end for every --runtimes entry, alternated within each round."""
+    import numpy as np
+
+    style = args.style or DEFAULT_BENCH_STYLE
+    stylizers = []
+    for name in args.runtimes:
+        t0 = time.perf_counter()
+        stylizer = Stylizer.from_style(style, args.device, runtime=name, progress=lambda m: print(f"# {m}", flush=True))
+        built = getattr(stylizer.backend, "built_seconds", 0.0)
+        print(f"# --runtime {name}: {stylizer.runtime}, ready in {time.perf_counter() - t0:.1f} s"
+              f"{f' (built now in {built:.1f} s, cached from now on)' if built else ''}"
+              f"{f'; {stylizer.notice}' if stylizer.notice else ''}", flush=True)
+        stylizers.append(stylizer)
+    source = args.photos[0].name if args.photos else "the demo clip"
+    print(f"# frames: {source}; {args.repeats} timed calls of batch {args.batch} per row after 2 warm-up calls; "
+          f"{args.rounds} round(s), the runtimes alternated within each")
+    for round_ in range(1, args.rounds + 1):
+        for w, h in args.sizes:
+            frames = np.stack([_bench_frame(args, (w, h))] * args.batch)
+            for brush in args.brush:
+                options = StyleOptions(brush=brush)
+                rates = []
+                for stylizer in stylizers:
+                    r = bench_stylize(stylizer, frames, options, repeats=args.repeats)
+                    rates.append((str(stylizer.runtime), r.per_second))
+                    print(f"{r.what:10s} {str(stylizer.runtime):22s} {r.setting:48s} {r.per_second:8.2f} {r.unit}"
+                          f"  p50 {r.ms_p50:7.1f} ms  p95 {r.ms_p95:7.1f} ms  (round {round_})", flush=True)
+                base = rates[0][1]
+                print(f"# round {round_}, {w}x{h} brush {brush:g}, frames/s relative to the first: "
+                      + ", ".join(f"{k} {v / base:.2f}x" for k, v in rates), flush=True)
+
+
 def _bench_convert(args: argparse.Namespace, runtime: Runtime) -> None:
     if args.clip is None:
         raise InputError("--what convert needs --clip VIDEO (e.g. ../shared/data/video/chaplin_street.mp4)")
@@ -38,13 +99,15 @@ def _bench_convert(args: argparse.Namespace, runtime: Runtime) -> None:
         for w, h in args.sizes:
             clip = rescaled_clip(args.clip, Path(tmp) / f"clip_{w}x{h}.mp4", (w, h), args.loops)
             for width in args.widths:
+                torch.manual_seed(0)
                 stylizer = Stylizer(TransformerNet(width), runtime)
-                config = ConvertConfig(inputs=(clip,), style="-", output=Path(tmp) / "unused.mp4",
-                                       batch_size=args.batch, preset="veryfast",
-                                       options=StyleOptions(brush=args.brush))
-                frames, seconds = time_conversion(clip, stylizer, config)
-                print(f"convert    width {width:g}, {w}x{h}, brush {args.brush:g}, {frames} frames"
-                      f"{frames / seconds:14.2f} frames/s  (peak RSS {peak_rss_mib():.0f} MiB)", flush=True)
+                for brush in args.brush:
+                    config = ConvertConfig(inputs=(clip,), style="-", output=Path(tmp) / "unused.mp4",
+                                           batch_size=args.batch, preset="veryfast",
+                                           options=StyleOptions(brush=brush))
+                    frames, seconds = time_conversion(clip, stylizer, config)
+                    print(f"convert    width {width:g}, {w}x{h}, brush {brush:g}, {frames} frames"
+                          f"{frames / seconds:14.2f} frames/s  (peak RSS {peak_rss_mib():.0f} MiB)", flush=True)
 
 
 def _reference(text: str) -> tuple[str, Path]:
@@ -61,7 +124,7 @@ def _ratio(a: float, b: float) -> float:
 def _bench_quality(args: argparse.Namespace, runtime: Runtime) -> None:
     if args.style is None or args.painting is None or not args.photos:
         raise InputError("--what quality needs --style NAME, --painting IMAGE and --photos IMAGE...")
-    stylizer = Stylizer.from_style(args.style, args.device)
+    stylizer = Stylizer.from_style(args.style, args.device, runtime=args.runtime)
     vgg = load_vgg(args.vgg_weights, runtime.device)
     painting = read_image(args.painting)
     references = [(stem, path, read_image(path)) for stem, path in args.reference]
@@ -113,12 +176,15 @@ def _cpu_busy(seconds: float = 1.0) -> float | None:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    runtime = inference_runtime(args.device)
-    print(f"# nstvideo bench, {datetime.date.today()}, {describe_machine(runtime.device)}, {runtime}")
+    runtime = inference_runtime(args.device, args.runtime)
+    shown = ", ".join(args.runtimes) if args.what == "stylize" else str(runtime)
+    print(f"# nstvideo bench, {datetime.date.today()}, {describe_machine(runtime.device)}, {shown}")
     busy = _cpu_busy()
     if busy is not None and busy > 0.25:
         print(f"# warning: other processes kept the CPU {busy:.0%} busy just now; these figures will be low: "
               "measure on an idle machine")
+    if args.what == "stylize":
+        _bench_stylize(args)
     if args.what == "convert":
         _bench_convert(args, runtime)
     if args.what == "quality":
@@ -131,7 +197,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.what in ("training", "all"):
         device = select_device(args.device)
         vgg = load_vgg(args.vgg_weights, device)
-        train_runtime = Runtime(device, runtime.dtype, runtime.channels_last)
+        train_runtime = Runtime(device, torch.float16 if device.type == "cuda" else torch.float32, device.type == "cuda")
         for width in args.widths:
             for size in args.train_sizes:
                 r = bench_training_step(vgg, train_runtime, width, size, batch=4, repeats=args.repeats)
@@ -142,12 +208,19 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="measure inference frames/s and training iterations/s on this machine",
                        allow_abbrev=False)  # --repeat was renamed --loops: it must not become --repeats
-    p.add_argument("--what", choices=("inference", "training", "convert", "quality", "all"), default="inference",
-                   help="all = inference and training; convert times whole files (needs --clip); quality scores "
+    p.add_argument("--what", choices=("inference", "stylize", "training", "convert", "quality", "all"),
+                   default="inference",
+                   help="all = inference and training; stylize times Stylizer.stylize_images end to end for each "
+                        "--runtimes entry side by side (a real frame: --photos or the demo clip; --style, default "
+                        f"{DEFAULT_BENCH_STYLE}); convert times whole files (needs --clip); quality scores "
                         "a style against the Gatys baseline (needs --style, --painting, --photos)")
     p.add_argument("--clip", type=Path, help="a real video, rescaled to each --sizes entry for --what convert")
     p.add_argument("--loops", type=positive_int, default=1, help="play --clip this many times (memory checks)")
-    p.add_argument("--brush", type=brush_size, default=1.0)
+    p.add_argument("--brush", type=_brushes, default=[1.0], help="brush sizes, comma separated (stylize, convert)")
+    p.add_argument("--runtimes", type=_runtimes, default=["torch", "openvino-fp32", "openvino"],
+                   help="stylize: the runtimes to compare, comma separated (ratios are to the first)")
+    p.add_argument("--rounds", type=positive_int, default=2,
+                   help="stylize: measure every row this many times, alternating the runtimes")
     p.add_argument("--sizes", type=_sizes, default=_sizes("640x360,1280x720"), help="frame sizes WxH,WxH")
     p.add_argument("--widths", type=_floats, default=[0.5, 1.0], help="network widths, comma separated")
     p.add_argument("--train-sizes", type=lambda t: [int(v) for v in t.split(",")], default=[128, 256])
@@ -163,5 +236,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out-dir", type=Path, help="quality: save every scored output here as PHOTO_METHOD.png; "
                    "a PHOTO_gatys_PAINTING_Nsteps.png found there is reused instead of optimised again")
     add_device(p)
+    add_runtime(p)
     add_vgg(p)
     p.set_defaults(func=cmd_bench)

@@ -4,10 +4,13 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from . import losses
+from .backends import make_backend
 from .device import Runtime
+from .stylize import StyleOptions, Stylizer
 from .transformer_net import TransformerNet
 from .vgg import VGG16Features
 
@@ -18,6 +21,8 @@ class BenchResult:
     setting: str
     per_second: float
     unit: str
+    ms_p50: float | None = None  # per call, where each call was timed on its own
+    ms_p95: float | None = None
 
 
 def _sync(device: torch.device) -> None:
@@ -40,12 +45,36 @@ def _timed(fn, device: torch.device, warmup: int, repeats: int) -> float:
 @torch.inference_mode()
 def bench_inference(runtime: Runtime, width: float, height: int, frame_width: int, batch: int = 1,
                     repeats: int = 5) -> BenchResult:
-    """Frames per second of the bare network (no decoding or colour conversion)."""
-    model = TransformerNet(width).to(runtime.device, runtime.dtype, memory_format=runtime.memory_format).eval()
-    x = torch.rand(batch, 3, height, frame_width, device=runtime.device, dtype=runtime.dtype)
-    x = x.contiguous(memory_format=runtime.memory_format)
-    seconds = _timed(lambda: model(x), runtime.device, warmup=2, repeats=repeats)
+    """Frames per second of the bare network on ``runtime``'s backend (no decoding or colour conversion).
+
+    An untrained network of ``width`` (seeded, so OpenVINO's in-memory build is the same every run);
+    int8 is calibrated on the demo clip as for a real style.
+    """
+    torch.manual_seed(0)
+    backend = make_backend(TransformerNet(width), runtime, name=f"width {width:g}")
+    x = torch.rand(batch, 3, height, frame_width, device=runtime.device)
+    seconds = _timed(lambda: backend.run(x), runtime.device, warmup=2, repeats=repeats)
     return BenchResult("inference", f"width {width:g}, {frame_width}x{height}, batch {batch}", batch / seconds, "frames/s")
+
+
+def bench_stylize(stylizer: Stylizer, frames: np.ndarray, options: StyleOptions, repeats: int = 10,
+                  warmup: int = 2) -> BenchResult:
+    """``stylize_images`` end to end on uint8 BGR NxHxWx3 ``frames``: conversion, network, brush, strength.
+
+    Each call is timed on its own, so the result has the median and 95th percentile per call beside the
+    frames per second (over the whole timed run).
+    """
+    for _ in range(warmup):
+        stylizer.stylize_images(frames, options)
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        stylizer.stylize_images(frames, options)
+        times.append(time.perf_counter() - t0)
+    n, h, w = frames.shape[:3]
+    return BenchResult("stylize", f"{stylizer.name}, {w}x{h}, brush {options.brush:g}, batch {n}",
+                       n * repeats / sum(times), "frames/s", float(np.percentile(times, 50) * 1e3),
+                       float(np.percentile(times, 95) * 1e3))
 
 
 def bench_training_step(vgg: VGG16Features, runtime: Runtime, width: float, image_size: int, batch: int = 4,
