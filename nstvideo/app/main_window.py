@@ -50,6 +50,7 @@ class MainWindow(QMainWindow):
         self._recording_since: float | None = None
         self._recording_path: Path | None = None
         self._state = None
+        self._style_loading = ""
         self._dialogs: list[QWidget] = []
         self.setWindowTitle(f"{TITLE}: loading")
         self.setMinimumSize(900, 560)
@@ -286,7 +287,7 @@ class MainWindow(QMainWindow):
 
         if (reason := unavailable_reason()) is not None:
             self.vcam_check.setEnabled(False)
-            self.vcam_note.setText(reason)
+            self.vcam_note.setText(reason[:1].upper() + reason[1:])
         self.setWindowTitle(TITLE)
         self.view.clear("Opening the video…")
         self._push_options()
@@ -492,9 +493,15 @@ class MainWindow(QMainWindow):
 
     def _on_style(self, style) -> None:
         if style.status == "loading":
-            self.statusBar().showMessage(f"Loading style {style.spec}…", 3000)
+            message = style.message or f"Loading style {Path(style.spec).stem}…"
+            self._style_loading = message
+            self.statusBar().showMessage(message, 60_000 if style.message else 3000)
+            if not self.view.has_frame:
+                self.view.set_caption(message)
         elif style.status == "ready":
             self.device_label.setText(style.runtime)
+            if self.statusBar().currentMessage() == self._style_loading:
+                self.statusBar().clearMessage()
 
     def _on_stats(self, stats) -> None:
         self.stats_label.setText(stats.summary())
