@@ -1,6 +1,8 @@
 """Every backend paints what torch eager fp32 paints: OpenVINO fp32 within a level, int8 close on average."""
 from __future__ import annotations
 
+import shutil
+
 import cv2
 import numpy as np
 import pytest
@@ -87,3 +89,30 @@ def test_openvino_asked_for_where_it_is_missing_falls_back_to_torch_with_a_notic
     assert str(s.runtime) == "torch float32 (cpu)"
     assert s.notice and "\n" not in s.notice and "pip install 'nstvideo[fast]'" in s.notice
     assert s.stylize_image(photo).shape == photo.shape
+
+
+@needs_openvino
+def test_stylize_and_convert_pass_the_runtime_through(random_style, photo, tmp_path):
+    """The runtime asked for on the command line is the one built: its OpenVINO build appears in the cache."""
+    from nstvideo.cli import main
+    from nstvideo.core.backends import cache_root
+    from nstvideo.core.images import write_image
+    from nstvideo.video.convert import ConvertConfig, convert_files
+    from nstvideo.video.frame import Frame
+    from nstvideo.video.writer import VideoWriter
+
+    builds = lambda precision: sorted(cache_root().glob(f"random-{precision}-*"))  # noqa: E731
+    for folder in builds("fp32"):
+        shutil.rmtree(folder)
+    src = write_image(tmp_path / "in.png", photo)
+    assert main(["stylize", str(src), "--style", str(random_style), "-o", str(tmp_path / "out.png"),
+                 "--device", "cpu", "--runtime", "openvino-fp32"]) == 0
+    assert len(builds("fp32")) == 1 and (tmp_path / "out.png").is_file()
+    clip = tmp_path / "clip.mp4"
+    with VideoWriter(clip, size=(64, 48), crf=20, preset="ultrafast") as writer:
+        for i in range(3):
+            writer.write(Frame(photo[:48, :64].copy(), i / 10, i))
+    config = ConvertConfig(inputs=(clip,), style=random_style, output=tmp_path / "out.mp4", preset="ultrafast",
+                           device="cpu", runtime="openvino-fp32")
+    shutil.rmtree(builds("fp32")[0])
+    assert convert_files(config).ok and len(builds("fp32")) == 1
