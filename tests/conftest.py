@@ -24,10 +24,18 @@ def _need(path: Path) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def _cache_home(tmp_path_factory):
+    return tmp_path_factory.mktemp("xdg_cache")
+
+
 @pytest.fixture(autouse=True)
-def _isolated_user_dirs(tmp_path_factory, monkeypatch):
-    """Keep the user's style folder and VGG setting out of tests."""
+def _isolated_user_dirs(tmp_path_factory, _cache_home, monkeypatch):
+    """Keep the user's style folder, settings, VGG setting and cache out of tests. The cache is one folder
+    per test session: a style's OpenVINO build is made once (seconds) and shared by the tests that use it."""
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("xdg_data")))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("xdg_config")))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(_cache_home))
     monkeypatch.delenv("NSTVIDEO_VGG_WEIGHTS", raising=False)
 
 
