@@ -6,7 +6,6 @@ a second), so the checkout gets no build/ folder; "installed" is the wheel unpac
 from __future__ import annotations
 
 import importlib.metadata
-import importlib.util
 import os
 import shutil
 import subprocess
@@ -24,16 +23,18 @@ REPO = Path(__file__).resolve().parents[1]
 PACKAGE = REPO / "nstvideo"
 
 
-def _setuptools_version() -> tuple[int, ...]:
+def _version(package: str) -> tuple[int, ...]:
+    """From the installed metadata: ``find_spec("pip")`` would trip setuptools' distutils hook (a warning,
+    an error here) once another package has imported distutils."""
     try:
-        return tuple(int(p) for p in importlib.metadata.version("setuptools").split(".")[:2])
+        return tuple(int(p) for p in importlib.metadata.version(package).split(".")[:2])
     except (importlib.metadata.PackageNotFoundError, ValueError):
         return (0,)
 
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
-    if _setuptools_version() < (77,) or importlib.util.find_spec("pip") is None:
+    if _version("setuptools") < (77,) or _version("pip") == (0,):
         pytest.skip("building the wheel offline needs pip and setuptools>=77 in this environment")
     src = tmp_path_factory.mktemp("src")
     for name in ("pyproject.toml", "README.md"):
