@@ -87,15 +87,7 @@ class _Body(nn.Module):
         self.net = net
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n = self.net
-        y = F.relu(n.in1(n.conv1(x)))
-        y = F.relu(n.in2(n.conv2(y)))
-        y = F.relu(n.in3(n.conv3(y)))
-        for i in range(1, n.residual_blocks + 1):
-            y = getattr(n, f"res{i}")(y)
-        y = F.relu(n.in4(n.deconv1(y)))
-        y = F.relu(n.in5(n.deconv2(y)))
-        return n.deconv3(y)
+        return self.net.body(x)
 
 
 def _pad_to_multiple(x: torch.Tensor) -> torch.Tensor:

@@ -123,6 +123,10 @@ class TransformerNet(nn.Module):
         if pad_h or pad_w:
             # Replicate, not reflect: reflection needs pad < size, which a 1-pixel-high input breaks.
             x = F.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
+        return self.body(x)[..., :h, :w]
+
+    def body(self, x: torch.Tensor) -> torch.Tensor:
+        """The layers alone, for an input already padded to a multiple of 4 (what an exporter traces)."""
         y = F.relu(self.in1(self.conv1(x)))
         y = F.relu(self.in2(self.conv2(y)))
         y = F.relu(self.in3(self.conv3(y)))
@@ -130,8 +134,7 @@ class TransformerNet(nn.Module):
             y = getattr(self, f"res{i}")(y)
         y = F.relu(self.in4(self.deconv1(y)))
         y = F.relu(self.in5(self.deconv2(y)))
-        y = self.deconv3(y)
-        return y[..., :h, :w]
+        return self.deconv3(y)
 
     def set_norm_mode(self, mode: str) -> None:
         """"instance", "record" or "fixed" for every instance norm (see ``InstanceNorm``)."""
