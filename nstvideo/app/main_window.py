@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 TITLE = "nstvideo"
 VIDEO_FILTER = "Videos (*.mp4 *.m4v *.mov *.mkv *.avi *.webm);;All files (*)"
 NO_STYLE = "(none: the camera as it is)"
+NO_STYLE_SETTING = "(none)"  # remembered when the user chose no style: "" or a missing key mean "not chosen"
 # Source combo entries that are actions, not sources.
 OPEN_FILE, OPEN_URL, DEMO = "open-file", "open-url", "demo"
 # What a camera is asked for: (label, resolution, frames/s); it may give the nearest mode it has.
@@ -45,7 +46,9 @@ class MainWindow(QMainWindow):
         self.settings = settings or QSettings("nstvideo", "nstvideo")
         self.controller: LiveController | None = None
         self._cli_source, self._cli_style = source, style
-        self._styles: dict[str, object] = {}  # name -> StyleInfo
+        self._styles: dict[str, object] = {}  # name (or file path) -> StyleInfo
+        self._files: dict[str, object] = {}  # path -> StyleInfo of styles given as files, not installed
+        self._closing = False
         self._thumbnails: dict[str, QIcon] = {}
         self._recording_since: float | None = None
         self._recording_path: Path | None = None
@@ -258,9 +261,8 @@ class MainWindow(QMainWindow):
         s.setValue("brush", self.brush.value())
         s.setValue("preserve_color", self.preserve.isChecked())
         s.setValue("camera_mode", self.camera_mode.currentIndex())
-        name = self.current_style_name()
-        if name is not None or self.style_combo.count():
-            s.setValue("style", name or "")
+        if self.style_combo.count():
+            s.setValue("style", self.current_style_name() or NO_STYLE_SETTING)
         if self._state is not None and self._state.status == "playing" and not self._state.demo:
             s.setValue("source", str(self._state.source))
         s.sync()
@@ -292,7 +294,9 @@ class MainWindow(QMainWindow):
         self.view.clear("Opening the video…")
         self._push_options()
         self._camera_mode_chosen(self.camera_mode.currentIndex())
-        self.refresh_styles(select=self._cli_style or self.settings.value("style") or None, first_if_none=True)
+        saved = self.settings.value("style") or None
+        chosen = self._cli_style or (None if saved == NO_STYLE_SETTING else saved)
+        self.refresh_styles(select=chosen, first_if_none=self._cli_style is None and saved is None)
         source = self._cli_source
         if source is not None:
             c.session.open_source(source)
@@ -316,17 +320,21 @@ class MainWindow(QMainWindow):
         """List shipped and user styles (the dropdown is rebuilt; the current style stays selected)."""
         from ..core.styles import installed_styles
 
-        styles = installed_styles()
+        installed = installed_styles()
+        if select is not None and select not in installed and select not in self._files:
+            self._add_style_file(select)
+        styles = installed | self._files
         if list(styles) == list(self._styles) and select == self.current_style_name():
             return
-        new = [name for name in styles if name not in self._styles and self._styles]
-        self._styles = dict(styles)
+        new = [name for name in installed if name not in self._styles and self._styles]
+        self._styles = styles
         combo = self.style_combo
         combo.blockSignals(True)
         combo.clear()
         combo.addItem(NO_STYLE, None)
-        for name, info in styles.items():
-            combo.addItem(self._thumbnails.get(name, QIcon()), name.replace("_", " "), name)
+        for key, info in styles.items():
+            label = key.replace("_", " ") if key in installed else f"{info.name.replace('_', ' ')} (file)"
+            combo.addItem(self._thumbnails.get(key, QIcon()), label, key)
             combo.setItemData(combo.count() - 1, info.description, Qt.ItemDataRole.ToolTipRole)
         combo.blockSignals(False)
         if select not in styles:
@@ -339,7 +347,19 @@ class MainWindow(QMainWindow):
             self.controller.session.request_thumbnails()
             self.statusBar().showMessage(f"New style: {', '.join(new)}", 8000)
 
+    def _add_style_file(self, spec: str) -> None:
+        """A style given as a file (``--style PATH``) that is not installed: listed for this run."""
+        from ..core.errors import NstVideoError
+        from ..core.styles import read_info, resolve_style
+
+        try:
+            path = resolve_style(spec)
+            self._files[str(path)] = read_info(path)
+        except NstVideoError as exc:
+            self._on_error(str(exc))
+
     def current_style_name(self) -> str | None:
+        """The selected style's name, or its file's path for a style that is not installed; None for none."""
         return self.style_combo.currentData()
 
     # -- slots: controls --------------------------------------------------------------------------------
@@ -419,6 +439,9 @@ class MainWindow(QMainWindow):
         self._select_current_source()
 
     def open_source(self, source) -> None:
+        state = self._state
+        if state is not None and state.status == "playing" and str(state.source) == str(source):
+            return  # already playing: reopening a camera would only make it stutter
         if self.controller is not None:
             self.controller.session.open_source(source)
 
@@ -498,10 +521,22 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(message, 60_000 if style.message else 3000)
             if not self.view.has_frame:
                 self.view.set_caption(message)
+        elif style.status == "failed":
+            self._select_style_quietly(self.controller.session.style if self.controller else None)
         elif style.status == "ready":
             self.device_label.setText(style.runtime)
             if self.statusBar().currentMessage() == self._style_loading:
                 self.statusBar().clearMessage()
+
+    def _select_style_quietly(self, style) -> None:
+        """Show in the dropdown the style that really paints (after one failed to load)."""
+        key = None
+        if style is not None and style.info is not None:
+            key = style.info.name if style.info.name in self._styles else str(style.info.path)
+        index = self.style_combo.findData(key) if key else 0
+        self.style_combo.blockSignals(True)
+        self.style_combo.setCurrentIndex(max(0, index))
+        self.style_combo.blockSignals(False)
 
     def _on_stats(self, stats) -> None:
         self.stats_label.setText(stats.summary())
@@ -633,6 +668,10 @@ class MainWindow(QMainWindow):
     # -- closing ----------------------------------------------------------------------------------------
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        if self._closing:
+            event.ignore()  # a second Ctrl+Q while the first is finishing
+            return
+        self._closing = True
         self._save()
         for dialog in list(self._dialogs):
             if hasattr(dialog, "stop_and_wait"):
@@ -640,6 +679,22 @@ class MainWindow(QMainWindow):
             dialog.close()
         if self.controller is not None:
             self.view.clear("Closing…")
-            self.controller.shutdown()  # finalises a recording in progress
+            self._shut_down(self.controller)
             self.controller = None
         super().closeEvent(event)
+
+    def _shut_down(self, controller: LiveController) -> None:
+        """The session's shutdown (joins threads, finishes a recording) on a thread of its own, with the GUI's
+        events still served meanwhile, so the window repaints instead of freezing."""
+        import threading
+
+        from PyQt6.QtCore import QEventLoop
+
+        worker = threading.Thread(target=controller.shutdown, name="nstvideo-close")
+        worker.start()
+        loop = QEventLoop()
+        poll = QTimer(interval=20, timeout=lambda: worker.is_alive() or loop.quit())
+        poll.start()
+        loop.exec(QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents)
+        poll.stop()
+        worker.join()

@@ -30,7 +30,7 @@ class BackgroundSink(SinkBase):
 
     def __init__(self, make_sink: Callable[[], Sink], *, queue_size: int = 64,
                  on_closed: Callable[[Sink | None, BaseException | None], None] | None = None,
-                 name: str = "nstvideo-sink"):
+                 name: str = "nstvideo-sink", daemon: bool = True):
         if queue_size < 1:
             raise ValueError(f"queue_size must be at least 1, got {queue_size}")
         self._make_sink = make_sink
@@ -41,7 +41,7 @@ class BackgroundSink(SinkBase):
         self.frames = 0  # frames handed to the sink
         self.dropped = 0  # frames that found the queue full
         self.error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread = threading.Thread(target=self._run, name=name, daemon=daemon)
         self._thread.start()
 
     @property

@@ -2,10 +2,13 @@
 
 Threads, and why each exists:
 
-* the **control** thread does everything slow that a caller asks for: opening a source (a camera or a
-  stream can take seconds), loading a style, finalising a recording, writing a snapshot, reconnecting a
-  lost camera. Every public method only posts a command to it and returns at once, so a GUI never freezes;
-  ``shutdown()`` alone waits, for the threads to end.
+* the **control** thread does what is slow about sources and files: opening a source (a camera or a
+  stream can take seconds), finalising a recording, writing a snapshot, reconnecting a lost camera.
+* the **styles** thread loads styles (building one for OpenVINO takes seconds, once), the **thumbnails**
+  thread paints the dropdown's pictures: neither ever delays a source change or a recording, and a style
+  asked for while another loads replaces it.
+  Every public method only posts a command to one of these threads and returns at once, so a GUI never
+  freezes; ``shutdown()`` alone waits, for the threads to end.
 * the **paint** thread takes the newest frame from the capture, stylizes it with the current style and
   options, and puts it in a newest-frame slot that the display pulls from (``take_frame``). The capture
   keeps only its newest frame too, so a painter slower than the camera drops frames (counted) instead of
@@ -24,7 +27,6 @@ turns them into Qt signals).
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 import time
 from collections.abc import Callable
@@ -44,6 +46,7 @@ from ..core.styles import StyleInfo, installed_styles, resolve_style
 from ..core.stylize import StyleOptions, Stylizer
 from .background import BackgroundSink
 from .cameras import CameraInfo, list_cameras
+from .commands import CommandThread
 from .capture import Capture
 from .frame import Frame
 from .latest import LatestFrame
@@ -56,7 +59,7 @@ log = logging.getLogger(__name__)
 
 Source = int | str | Path
 THUMBNAIL_SIDE = 96
-_STOP = object()
+RECORDER_FINISH_S = 120.0  # what shutdown() waits for a recording to be finalised, whatever else was slow
 
 
 def parse_source(text: Source) -> int | str:
@@ -181,25 +184,26 @@ class LiveSession:
         self._stylizer: FrameStylizer | None = None
         self._options = StyleOptions()
         self._sinks: list[BackgroundSink] = []
+        self._recorder: BackgroundSink | None = None
+        self._vcam: BackgroundSink | None = None
         # Control thread only:
         self._source: int | str | None = None
         self._demo = False
-        self._stylizers: dict[tuple[Path, int], Stylizer] = {}
-        self._style_spec: str | None = None
-        self._recorder: BackgroundSink | None = None
-        self._vcam: BackgroundSink | None = None
-        self._later: list[tuple[float, Callable, tuple]] = []
         self._camera_request = (config.camera_resolution, config.camera_fps)
+        # Styles and thumbnails threads only:
+        self._stylizers: dict[tuple[Path, int], Stylizer] = {}
+        self._style_request = 0  # the newest set_style/use_stylizer: older ones still queued are skipped
+        self._thumbnailed: dict[str, int] = {}  # style path -> mtime of the thumbnail sent
         self.state = SessionState("idle")
         self.style = StyleState("none")
         self._latest = LatestFrame()
         self._meter = StatsMeter()
-        self._commands: queue.Queue = queue.Queue(maxsize=256)
         self._stopping = threading.Event()
         self._closed = False
-        self._control = threading.Thread(target=self._control_loop, name="nstvideo-session-control", daemon=True)
+        self._control = CommandThread("nstvideo-session-control", self._failed)
+        self._styles = CommandThread("nstvideo-session-styles", self._failed)
+        self._thumbs = CommandThread("nstvideo-session-thumbnails", self._failed)
         self._painter = threading.Thread(target=self._paint_loop, name="nstvideo-session-paint", daemon=True)
-        self._control.start()
         self._painter.start()
         self._post(self._schedule_stats)
 
@@ -226,12 +230,14 @@ class LiveSession:
         self._post(self._close_source)
 
     def set_style(self, style: str | Path | None) -> None:
-        """A style name or file (loaded on the control thread, reported through ``on_style``), or None."""
-        self._post(self._set_style, None if style is None else str(style))
+        """A style name or file (loaded on the styles thread, reported through ``on_style``), or None."""
+        self._style_request += 1
+        self._post_to(self._styles, self._set_style, None if style is None else str(style), self._style_request)
 
     def use_stylizer(self, stylizer: FrameStylizer | None, name: str = "custom") -> None:
         """Paint with a stylizer built by the caller (anything with ``stylize_images``), from the next frame."""
-        self._post(self._use, stylizer, name)
+        self._style_request += 1
+        self._post_to(self._styles, self._use, stylizer, name, self._style_request)
 
     def set_options(self, options: StyleOptions) -> None:
         """Strength, brush and colour preservation, from the next frame on."""
@@ -262,8 +268,9 @@ class LiveSession:
         self._post(lambda: self._emit("cameras", list_cameras()))
 
     def request_thumbnails(self) -> None:
-        """``on_thumbnail(name, image)`` for every installed style: the demo clip's first frame in that style."""
-        self._post(self._thumbnails)
+        """``on_thumbnail(name, image)`` for every installed style not sent yet (or changed since): the demo
+        clip's first frame in that style."""
+        self._post_to(self._thumbs, self._thumbnails)
 
     def take_frame(self) -> Frame | None:
         """The newest painted frame not yet taken (``None`` if none came since); records its latency."""
@@ -275,21 +282,26 @@ class LiveSession:
     def stats(self) -> LiveStats:
         return self._meter.snapshot(self.style.runtime)
 
-    def shutdown(self, timeout: float = 15.0) -> None:
-        """Stop everything and wait for every thread: a recording is finalised (it plays). Safe to call twice."""
+    def shutdown(self, timeout: float = 5.0) -> None:
+        """Stop everything and wait for the threads (``timeout`` each); a recording is always finalised (it
+        plays), with up to ``RECORDER_FINISH_S`` for that alone. Safe to call twice.
+
+        A style build cannot be interrupted: the styles thread is left to end with the process (its result
+        is thrown away) if it is still building after ``timeout``.
+        """
         if self._closed:
             return
         self._closed = True
-        deadline = time.monotonic() + timeout
-        self._commands.put(_STOP)  # after the commands already posted
-        self._join(self._control, deadline)
-        self._stopping.set()
-        self._join(self._painter, deadline)
+        self._stopping.set()  # the painter ends after its current frame
+        self._painter.join(timeout)
+        for commands in (self._control, self._styles, self._thumbs):
+            commands.stop(timeout)
         with self._lock:
             capture, self._capture = self._capture, None
             sinks, self._sinks = self._sinks, []
+            self._recorder = self._vcam = None
         for sink in sinks:
-            sink.close(max(1.0, deadline - time.monotonic()))
+            sink.close(RECORDER_FINISH_S)
         if capture is not None:
             capture.stop()
         self._latest.clear()
@@ -316,19 +328,19 @@ class LiveSession:
         self._emit("error", message)
 
     def _post(self, fn: Callable, *args) -> None:
-        if self._closed:
-            return
-        try:
-            self._commands.put_nowait((fn, args))
-        except queue.Full:
+        self._post_to(self._control, fn, *args)
+
+    def _post_to(self, commands: CommandThread, fn: Callable, *args) -> None:
+        if not self._closed and not commands.post(fn, *args):
             self._error("the live session is busy; try again in a moment")
 
-    @staticmethod
-    def _join(thread: threading.Thread, deadline: float) -> None:
-        if thread is not threading.current_thread():
-            thread.join(max(0.0, deadline - time.monotonic()))
-            if thread.is_alive():
-                log.warning("%s did not end in time", thread.name)
+    def _failed(self, exc: BaseException) -> None:
+        """A command's error, from whichever command thread ran it."""
+        if isinstance(exc, NstVideoError):
+            self._error(str(exc))
+        else:
+            log.error("live session command failed", exc_info=exc)
+            self._error(f"{type(exc).__name__}: {exc}")
 
     def _set_state(self, state: SessionState) -> None:
         self.state = state
@@ -336,39 +348,9 @@ class LiveSession:
 
     # -- control thread ---------------------------------------------------------------------------------
 
-    def _control_loop(self) -> None:
-        while True:
-            now = time.monotonic()
-            due = [task for task in self._later if task[0] <= now]
-            self._later = [task for task in self._later if task[0] > now]
-            for _, fn, args in due:
-                self._run(fn, args)
-            wait = min((t for t, _, _ in self._later), default=now + 0.5) - time.monotonic()
-            try:
-                item = self._commands.get(timeout=max(0.0, wait))
-            except queue.Empty:
-                continue
-            if item is _STOP:
-                self._stop_recording()
-                self._set_virtual_camera(False)
-                return
-            self._run(*item)
-
-    def _run(self, fn: Callable, args: tuple) -> None:
-        try:
-            fn(*args)
-        except NstVideoError as exc:
-            self._error(str(exc))
-        except Exception as exc:  # keep the control thread alive whatever a command hits
-            log.exception("live session command failed")
-            self._error(f"{type(exc).__name__}: {exc}")
-
-    def _after(self, delay: float, fn: Callable, *args) -> None:
-        self._later.append((time.monotonic() + delay, fn, args))
-
     def _schedule_stats(self) -> None:
         self._emit("stats", self.stats())
-        self._after(self.config.stats_every_s, self._schedule_stats)
+        self._control.after(self.config.stats_every_s, self._schedule_stats)
 
     def _new_capture(self, source: int | str) -> Capture:
         resolution, fps = self._camera_request
@@ -383,7 +365,13 @@ class LiveSession:
 
     def _open(self, source: int | str, demo: bool, message: str) -> bool:
         previous = self.state
+        if source == self._source and previous.status == "playing" and not isinstance(source, int):
+            return True  # a file or stream chosen again: it is already playing
         self._set_state(SessionState("opening", source, demo, message))
+        if isinstance(source, int) and source == self._source:
+            # A camera streaming to one handle usually refuses a second (V4L2: busy): close it first.
+            self._swap(None)
+            previous = SessionState("idle")
         try:
             capture = self._new_capture(source)
         except CaptureError as exc:
@@ -398,13 +386,14 @@ class LiveSession:
         self._set_state(SessionState("playing", source, demo, message, capture.size))
         return True
 
-    def _swap(self, capture: Capture | None) -> None:
+    def _swap(self, capture: Capture | None, *, reset_stats: bool = True) -> None:
         with self._lock:
             old, self._capture = self._capture, capture
             self._generation += 1
         if old is not None:
             old.stop()
-        self._meter.reset()
+        if reset_stats:
+            self._meter.reset()
 
     def _open_default(self, preferred: int | str | None) -> None:
         cameras = list_cameras()
@@ -435,7 +424,7 @@ class LiveSession:
             return
         if self.config.loop_files and not isinstance(self._source, int) and "://" not in self._source:
             try:
-                self._swap(self._new_capture(self._source))
+                self._swap(self._new_capture(self._source), reset_stats=False)  # a loop: the same video
                 return
             except CaptureError as exc:
                 self._set_state(SessionState("failed", self._source, self._demo, str(exc)))
@@ -453,7 +442,7 @@ class LiveSession:
             message = f"{error} (trying again every {self.config.reconnect_every_s:.0f} s)"
             self._set_state(SessionState("reconnecting", source, self._demo, message))
             self._error(str(error))
-            self._after(self.config.reconnect_every_s, self._reconnect, source, self._generation)
+            self._control.after(self.config.reconnect_every_s, self._reconnect, source, self._generation)
         else:
             self._set_state(SessionState("failed", source, self._demo, str(error)))
             self._error(str(error))
@@ -464,19 +453,19 @@ class LiveSession:
         try:
             capture = self._new_capture(source)
         except CaptureError:
-            self._after(self.config.reconnect_every_s, self._reconnect, source, generation)
+            self._control.after(self.config.reconnect_every_s, self._reconnect, source, generation)
             return
         self._swap(capture)
         self._set_state(SessionState("playing", source, self._demo, f"{describe_source(source)} is back",
                                      capture.size))
 
-    def _set_style(self, spec: str | None) -> None:
+    # -- styles and thumbnails threads -------------------------------------------------------------------
+
+    def _set_style(self, spec: str | None, request: int) -> None:
+        if request != self._style_request:
+            return  # a newer style was asked for meanwhile: load that one instead
         if spec is None:
-            with self._lock:
-                self._stylizer = None
-            self._style_spec = None
-            self.style = StyleState("none")
-            self._emit("style", self.style)
+            self._use(None, "", request)
             return
         self._emit("style", StyleState("loading", spec, runtime=self.style.runtime))
         try:
@@ -486,13 +475,16 @@ class LiveSession:
             self._error(str(exc))
             self._emit("style", self.style)  # what still paints
             return
+        if request != self._style_request:
+            return
         with self._lock:
             self._stylizer = stylizer
-        self._style_spec = spec
         self.style = StyleState("ready", spec, stylizer.info, str(stylizer.runtime))
         self._emit("style", self.style)
 
-    def _use(self, stylizer: FrameStylizer | None, name: str) -> None:
+    def _use(self, stylizer: FrameStylizer | None, name: str, request: int) -> None:
+        if request != self._style_request:
+            return
         with self._lock:
             self._stylizer = stylizer
         runtime = str(getattr(stylizer, "runtime", ""))
@@ -514,26 +506,54 @@ class LiveSession:
         return self._stylizers[key]
 
     def _thumbnails(self) -> None:
-        photo = _thumbnail_photo()
+        """Only styles without a thumbnail yet, or changed since theirs was made (torch: no one-time build)."""
+        photo = None
         for name, info in installed_styles().items():
-            if info.path is None:
+            if info.path is None or self._closed:
                 continue
+            mtime = info.path.stat().st_mtime_ns
+            if self._thumbnailed.get(str(info.path)) == mtime:
+                continue
+            photo = _thumbnail_photo() if photo is None else photo
             try:
                 image = Stylizer.from_style(info.path, "cpu", runtime="torch").stylize_image(photo)
             except NstVideoError as exc:
                 log.info("no thumbnail for %s: %s", name, exc)
                 continue
+            self._thumbnailed[str(info.path)] = mtime
             self._emit("thumbnail", name, image)
+
+    # -- control thread: recording, snapshots, virtual camera ------------------------------------------
+
+    def _attach(self, sink: BackgroundSink, role: str) -> None:
+        with self._lock:
+            self._sinks.append(sink)
+            setattr(self, role, sink)
+
+    def _detach(self, role: str, sink: BackgroundSink | None = None) -> BackgroundSink | None:
+        """Take the recorder or virtual camera (``role``) off the stream; any thread may call it."""
+        with self._lock:
+            current = getattr(self, role)
+            if current is None or (sink is not None and current is not sink):
+                return None
+            setattr(self, role, None)
+            if current in self._sinks:
+                self._sinks.remove(current)
+            return current
 
     def _start_recording(self, path: Path | None) -> None:
         if self._recorder is not None:
             return
         folder = self.config.record_dir or Path(platformdirs.user_videos_dir()) / "nstvideo"
         path = path or _timestamped(folder, ".mp4")
+        problem = None
         if path.suffix.lower() not in VIDEO_SUFFIXES:
-            raise InputError(f"cannot record to {path.name}: name it {', '.join(VIDEO_SUFFIXES)}", path)
-        if path.exists():
-            raise OutputExistsError(path)
+            problem = InputError(f"cannot record to {path.name}: name it {', '.join(VIDEO_SUFFIXES)}", path)
+        elif path.exists():
+            problem = OutputExistsError(path)
+        if problem is not None:
+            self._emit("recording", RecordingState(False, path, message=str(problem)))
+            raise problem
         rate = Fraction(30)
         with self._lock:
             if self._capture is not None and self._capture.fps:
@@ -545,13 +565,9 @@ class LiveSession:
             return VideoWriter(path, crf=self.config.record_crf, preset=self.config.record_preset,
                                frame_rate=rate, rebase=True)
 
-        def closed(sink, error) -> None:
+        def closed(sink, error) -> None:  # on the recorder's thread
             recorder = holder[0]
-            with self._lock:
-                if recorder in self._sinks:
-                    self._sinks.remove(recorder)
-            if self._recorder is recorder:
-                self._recorder = None
+            self._detach("_recorder", recorder)
             written = isinstance(sink, VideoWriter) and sink.written
             message = f"recording stopped: {error}" if error else ""
             self._emit("recording", RecordingState(False, path, started, recorder.frames, recorder.dropped,
@@ -559,22 +575,17 @@ class LiveSession:
             if error:
                 self._error(message)
 
+        # Not a daemon: a process that exits right after shutdown() still lets the file be finished.
         recorder = BackgroundSink(make, queue_size=self.config.record_queue, on_closed=closed,
-                                  name="nstvideo-recorder")
+                                  name="nstvideo-recorder", daemon=False)
         holder.append(recorder)
-        self._recorder = recorder
-        with self._lock:
-            self._sinks.append(recorder)
+        self._attach(recorder, "_recorder")
         self._emit("recording", RecordingState(True, path, started))
 
     def _stop_recording(self) -> None:
-        recorder, self._recorder = self._recorder, None
-        if recorder is None:
-            return
-        with self._lock:
-            if recorder in self._sinks:
-                self._sinks.remove(recorder)
-        recorder.close()  # flushes x264 and renames the file; ``closed`` above reports it
+        recorder = self._detach("_recorder")
+        if recorder is not None:
+            recorder.close(RECORDER_FINISH_S)  # flushes x264 and renames the file; ``closed`` reports it
 
     def _snapshot(self, path: Path | None, original: bool) -> None:
         frame = self._latest.peek()
@@ -587,11 +598,8 @@ class LiveSession:
 
     def _set_virtual_camera(self, on: bool) -> None:
         if not on:
-            vcam, self._vcam = self._vcam, None
+            vcam = self._detach("_vcam")
             if vcam is not None:
-                with self._lock:
-                    if vcam in self._sinks:
-                        self._sinks.remove(vcam)
                 vcam.close()
             return
         if self._vcam is not None:
@@ -599,28 +607,17 @@ class LiveSession:
         if (reason := unavailable_reason()) is not None:
             self._emit("virtual_camera", VirtualCameraState(False, message=reason))
             raise NstVideoError(reason)
-        made: list[VirtualCamera] = []
         holder: list[BackgroundSink] = []
 
-        def make() -> VirtualCamera:
-            made.append(VirtualCamera())
-            return made[0]
-
-        def closed(sink, error) -> None:
-            with self._lock:
-                if holder[0] in self._sinks:
-                    self._sinks.remove(holder[0])
-            if self._vcam is holder[0]:
-                self._vcam = None
+        def closed(sink, error) -> None:  # on the virtual camera's thread
+            self._detach("_vcam", holder[0])
             self._emit("virtual_camera", VirtualCameraState(False, message=str(error) if error else ""))
             if error:
                 self._error(str(error))
 
-        vcam = BackgroundSink(make, queue_size=2, on_closed=closed, name="nstvideo-vcam")
+        vcam = BackgroundSink(VirtualCamera, queue_size=2, on_closed=closed, name="nstvideo-vcam")
         holder.append(vcam)
-        self._vcam = vcam
-        with self._lock:
-            self._sinks.append(vcam)
+        self._attach(vcam, "_vcam")
         self._emit("virtual_camera", VirtualCameraState(True))
 
     # -- paint thread -----------------------------------------------------------------------------------

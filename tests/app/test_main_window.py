@@ -11,6 +11,7 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+from PyQt6 import sip
 from PyQt6.QtCore import QSettings, Qt
 from PyQt6.QtTest import QTest
 
@@ -45,7 +46,8 @@ def open_window(qtbot, tmp_path, settings):
 
     yield make
     for window in windows:
-        window.close()
+        if not sip.isdeleted(window):
+            window.close()
 
 
 def shown(window: MainWindow):
@@ -195,6 +197,32 @@ def test_main_py_paints_a_clip_and_ctrl_c_exits_cleanly(tmp_path, video_dir):
             process.kill()
     assert process.returncode == 0, err
     assert "Traceback" not in err
+    # The clip played: the window remembers a source only once it was playing.
+    saved = QSettings(str(tmp_path / "config" / "nstvideo" / "nstvideo.conf"), QSettings.Format.IniFormat)
+    assert saved.value("source") == str(video_dir / "person_walking_room.mp4")
+    assert saved.value("style") == "starry_night"
+
+
+def test_the_window_module_does_not_import_torch():
+    """The window shows before the engine loads: neither the launcher nor the window may pull torch in."""
+    code = ("import sys; import nstvideo.app.launch, nstvideo.app.main_window, nstvideo.cli; "
+            "print(sorted(m for m in ('torch', 'cv2', 'av') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_a_style_file_given_by_path_paints_and_no_style_is_remembered(qtbot, open_window, video_dir, tmp_path):
+    path = save_style(tmp_path / "mine.safetensors", TransformerNet(width=0.25), StyleInfo(name="mine"))
+    window = open_window(source=video_dir / "person_walking_room.mp4", style=str(path))
+    session = window.controller.session
+    qtbot.waitUntil(lambda: session.style.status == "ready", timeout=20_000)
+    assert session.style.info.name == "mine" and window.current_style_name() == str(path)
+    assert "mine (file)" in window.style_combo.currentText()
+    window.style_combo.setCurrentIndex(0)  # none
+    qtbot.waitUntil(lambda: session.style.status == "none")
+    window.close()
+    again = open_window(source=video_dir / "person_walking_room.mp4")
+    assert again.current_style_name() is None
 
 
 def test_the_launchers_choices_are_the_cores():

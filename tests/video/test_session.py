@@ -101,8 +101,11 @@ def test_frames_are_painted_and_the_style_switches_without_restarting(make_sessi
 
     session.set_style(second_style)
     events.wait("the second style", lambda: session.style.spec == str(second_style))
-    session.take_frame()  # may have been painted before the switch
     later = next_frame(session)
+    for _ in range(3):  # the frame in the slot and the one being painted may still be in the old style
+        if painted_by(second_style, later):
+            break
+        later = next_frame(session)
     assert painted_by(second_style, later) and not painted_by(random_style, later)
     assert later.timestamp > frame.timestamp
     assert sum(s.status == "opening" for s in events.states) == opened  # the stream was not reopened
@@ -263,3 +266,33 @@ def test_without_a_camera_the_demo_clip_plays_with_the_reason(make_session, even
     events.wait("the demo", lambda: session.state.status == "playing")
     assert session.state.demo and "No camera was found" in session.state.message
     assert next_frame(session).image.shape == (90, 160, 3)
+
+
+def test_the_newest_style_asked_for_wins(make_session, events, walking, random_style, second_style):
+    session = make_session()
+    session.open_source(walking)
+    for style in (random_style, second_style, None, random_style, second_style):
+        session.set_style(style)
+    events.wait("the last style", lambda: session.style.spec == str(second_style) and session.style.status == "ready")
+    time.sleep(0.5)  # nothing older may land after it
+    assert session.style.spec == str(second_style)
+    frame = next_frame(session)
+    for _ in range(3):
+        if painted_by(second_style, frame):
+            break
+        frame = next_frame(session)
+    assert painted_by(second_style, frame)
+
+
+def test_a_recording_is_finished_even_when_shutdown_is_given_no_time(make_session, events, walking, tmp_path):
+    session = make_session()
+    session.open_source(walking)
+    next_frame(session)
+    path = tmp_path / "hurried.mp4"
+    session.start_recording(path)
+    events.wait("frames recorded", lambda: any(r.active for r in events.recordings))
+    time.sleep(1.0)
+    session.shutdown(timeout=0.01)
+    assert any(r.written and r.path == path for r in events.recordings)
+    with av.open(str(path)) as container:
+        assert len(list(container.decode(video=0))) >= 3
