@@ -231,13 +231,16 @@ class LiveSession:
 
     def set_style(self, style: str | Path | None) -> None:
         """A style name or file (loaded on the styles thread, reported through ``on_style``), or None."""
-        self._style_request += 1
-        self._post_to(self._styles, self._set_style, None if style is None else str(style), self._style_request)
+        self._post_to(self._styles, self._set_style, None if style is None else str(style), self._next_request())
 
     def use_stylizer(self, stylizer: FrameStylizer | None, name: str = "custom") -> None:
         """Paint with a stylizer built by the caller (anything with ``stylize_images``), from the next frame."""
-        self._style_request += 1
-        self._post_to(self._styles, self._use, stylizer, name, self._style_request)
+        self._post_to(self._styles, self._use, stylizer, name, self._next_request())
+
+    def _next_request(self) -> int:
+        with self._lock:
+            self._style_request += 1
+            return self._style_request
 
     def set_options(self, options: StyleOptions) -> None:
         """Strength, brush and colour preservation, from the next frame on."""
