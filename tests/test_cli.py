@@ -191,3 +191,16 @@ def test_train_progress_jsonl_prints_one_json_object_per_line(tmp_path, data_dir
     assert proc.returncode == 1 and proc.stderr.startswith("error: ") and proc.stderr.count("\n") == 1
     end = json.loads(proc.stdout.splitlines()[-1])
     assert end["event"] == "end" and end["status"] == "error" and end["message"] in proc.stderr
+
+
+def test_an_input_is_never_its_own_output_even_with_overwrite(capsys, tmp_path, data_dir, video_dir, random_style):
+    image = tmp_path / "tubingen.jpg"
+    image.write_bytes((data_dir / "content" / "tubingen.jpg").read_bytes())
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes((video_dir / "person_walking_room.mp4").read_bytes())
+    before = image.read_bytes(), clip.read_bytes()
+    code, _, err = run(capsys, "stylize", image, "--style", random_style, "-o", image, "--overwrite")
+    assert code == 1 and "is the input itself" in err
+    code, _, err = run(capsys, "convert", clip, "--style", random_style, "-o", clip, "--overwrite")
+    assert code == 1 and "is the input itself" in err
+    assert (image.read_bytes(), clip.read_bytes()) == before

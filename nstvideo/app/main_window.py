@@ -111,7 +111,7 @@ class MainWindow(QMainWindow):
 
     def _build_panel(self) -> QWidget:
         panel = QWidget()
-        panel.setFixedWidth(300)
+        panel.setFixedWidth(340)
         form = QFormLayout(panel)
         form.setContentsMargins(8, 4, 4, 4)
         form.setVerticalSpacing(10)
@@ -296,7 +296,8 @@ class MainWindow(QMainWindow):
         self._camera_mode_chosen(self.camera_mode.currentIndex())
         saved = self.settings.value("style") or None
         chosen = self._cli_style or (None if saved == NO_STYLE_SETTING else saved)
-        self.refresh_styles(select=chosen, first_if_none=self._cli_style is None and saved is None)
+        # A --style that cannot be found is said in the status bar, and the first style paints instead.
+        self.refresh_styles(select=chosen, first_if_none=self._cli_style is not None or saved is None)
         source = self._cli_source
         if source is not None:
             c.session.open_source(source)

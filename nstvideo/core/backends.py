@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import json
 import logging
 import os
@@ -286,7 +287,8 @@ class OpenVINOBackend:
         source = "the demo clip" if calibration is None else "the given images"
         self._progress(f"openvino int8: calibrating {self.name!r} on {len(images)} frames of {source}")
         inputs = _calibration_inputs(images)
-        with _quiet_export():
+        # nncf draws its own progress bars on stdout; ``progress`` above already said what is happening.
+        with _quiet_export(), contextlib.redirect_stdout(io.StringIO()):
             return nncf.quantize(ov_model, nncf.Dataset(inputs), subset_size=len(inputs),
                                  target_device=nncf.TargetDevice.CPU)
 

@@ -81,6 +81,13 @@ def atomic_output(path: str | Path, overwrite: bool = False) -> Iterator[Path]:
         tmp.unlink(missing_ok=True)
 
 
+def refuse_overwriting_input(source: Path, target: Path) -> None:
+    """An input is never written over, not even with ``overwrite``: that would lose the original."""
+    if target.exists() and target.resolve() == Path(source).resolve():
+        raise InputError(f"{target} is the input itself; name another output (inputs are never overwritten, "
+                         "even with --overwrite)", target)
+
+
 def check_target(output: Path | None, out_dir: Path | None, inputs: int) -> None:
     """A batch job writes to exactly one of a file (one input only) and a folder."""
     if (output is None) == (out_dir is None):

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import InputError, NstVideoError, OutputExistsError
-from .images import check_target, read_image, resize_max_side, write_image
+from .images import check_target, read_image, refuse_overwriting_input, resize_max_side, write_image
 from .stylize import Stylizer, StyleOptions
 
 
@@ -48,6 +48,7 @@ def stylize_files(
     for source in config.inputs:
         try:
             target = output_path(config, source, stylizer.name)
+            refuse_overwriting_input(source, target)
             if target in written:
                 raise InputError(f"{source} would be written to {target} too, over another input's result; "
                                  "rename one of them or stylize them separately", source)

@@ -20,7 +20,7 @@ import av
 import numpy as np
 
 from ..core.errors import DecodeError, InputError, NstVideoError, OutputExistsError
-from ..core.images import IMAGE_SUFFIXES, check_target, resize_max_side
+from ..core.images import IMAGE_SUFFIXES, check_target, refuse_overwriting_input, resize_max_side
 from ..core.stylize import StyleOptions, Stylizer
 from .frame import Frame
 from .writer import VideoWriter
@@ -254,6 +254,7 @@ def convert_files(config: ConvertConfig, *,
         result: Path | NstVideoError
         info: VideoInfo | None = None
         try:
+            refuse_overwriting_input(source, target)
             if (earlier := written_by.get(target.resolve())) is not None:
                 raise InputError(f"{source} would be written to {target}, which {earlier} was just converted to; "
                                  "rename one of them or convert them in separate runs", source)

@@ -67,7 +67,11 @@ def parse_source(text: Source) -> int | str:
     if isinstance(text, int):
         return text
     text = str(text).strip()
-    return int(text) if text.isdigit() else text
+    if text.isdigit():
+        return int(text)
+    if "://" in text:
+        return text
+    return str(Path(text).expanduser().absolute())  # remembered between runs: not relative to a cwd
 
 
 def describe_source(source: int | str | None, demo: bool = False) -> str:

@@ -230,3 +230,10 @@ def test_the_launchers_choices_are_the_cores():
     from nstvideo.core.device import DEVICE_CHOICES, RUNTIME_CHOICES
 
     assert (DEVICES, RUNTIMES) == (DEVICE_CHOICES, RUNTIME_CHOICES)
+
+
+def test_an_unknown_style_is_said_and_a_shipped_one_paints(qtbot, open_window, video_dir):
+    window = open_window(source=video_dir / "person_walking_room.mp4", style="van_gogh")
+    assert "unknown style 'van_gogh'" in window.statusBar().currentMessage()
+    qtbot.waitUntil(lambda: window.controller.session.style.status == "ready", timeout=20_000)
+    assert window.current_style_name() in ("picasso_selfportrait_1907", "starry_night")
