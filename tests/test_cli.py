@@ -204,3 +204,15 @@ def test_an_input_is_never_its_own_output_even_with_overwrite(capsys, tmp_path, 
     code, _, err = run(capsys, "convert", clip, "--style", random_style, "-o", clip, "--overwrite")
     assert code == 1 and "is the input itself" in err
     assert (image.read_bytes(), clip.read_bytes()) == before
+
+
+def test_eval_temporal_of_a_real_clip_against_itself(capsys, video_dir, random_style):
+    import json
+    clip = video_dir / "person_walking_room.mp4"
+    code, out, err = run(capsys, "eval-temporal", clip, clip, "--max-frames", "8", "--style", random_style, "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["frames"] == 8 and result["warping_error"] < 0.001 and "DIS" in result["flow"]
+    assert 0 < result["fidelity"] < 1 and result["style_loss"] is None
+    code, _, err = run(capsys, "eval-temporal", clip, video_dir / "fox_indoor.mp4")
+    assert code == 1 and err.count("\n") == 1 and "480x480" in err
