@@ -89,7 +89,7 @@ class Cancelled(Exception):
     """Raised inside ``convert_file`` when ``should_stop()`` said so; ``convert_files`` catches it."""
 
 
-def _open(path: Path) -> av.container.InputContainer:
+def open_video(path: Path) -> av.container.InputContainer:
     if not path.exists():
         raise InputError(f"{path} does not exist; check the path", path)
     if path.is_dir():
@@ -102,13 +102,13 @@ def _open(path: Path) -> av.container.InputContainer:
         raise DecodeError(f"{path} is not a video file FFmpeg can read ({exc.strerror}); check the file", path) from exc
 
 
-def _video_stream(container: av.container.InputContainer, path: Path) -> av.video.stream.VideoStream:
+def video_stream(container: av.container.InputContainer, path: Path) -> av.video.stream.VideoStream:
     if not container.streams.video:
-        raise DecodeError(f"{path} has no video stream; convert takes video files", path)
+        raise DecodeError(f"{path} has no video stream; name a video file", path)
     return container.streams.video[0]
 
 
-def _decode_error(path: Path, exc: Exception) -> DecodeError:
+def decode_error(path: Path, exc: Exception) -> DecodeError:
     detail = getattr(exc, "strerror", None) or exc
     return DecodeError(f"{path} is corrupt or truncated ({detail}); re-encode or re-download it", path)
 
@@ -116,12 +116,12 @@ def _decode_error(path: Path, exc: Exception) -> DecodeError:
 def probe(path: str | Path) -> VideoInfo:
     """Open ``path`` and decode its first frame; raises ``InputError`` / ``DecodeError`` when it is no video."""
     path = Path(path)
-    with _open(path) as container:
-        stream = _video_stream(container, path)
+    with open_video(path) as container:
+        stream = video_stream(container, path)
         try:
             first = next(container.decode(stream), None)
         except av.FFmpegError as exc:
-            raise _decode_error(path, exc) from exc
+            raise decode_error(path, exc) from exc
         if first is None:
             raise DecodeError(f"{path} has a video stream but no frame could be decoded; check the file", path)
         _check_complete(path, stream)
@@ -174,8 +174,8 @@ def convert_file(source: str | Path, target: str | Path, stylizer: Stylizer, con
     if info is None:
         info = probe(source)
     width, height = output_size(info.width, info.height, config.max_side)
-    with _open(source) as container:
-        video = _video_stream(container, source)
+    with open_video(source) as container:
+        video = video_stream(container, source)
         video.thread_type = "AUTO"
         audio = container.streams.audio[0] if container.streams.audio else None
         expected_packets = len(video.index_entries)
@@ -214,7 +214,7 @@ def convert_file(source: str | Path, target: str | Path, stylizer: Stylizer, con
                         if len(batch) >= config.batch_size:
                             flush()
             except av.FFmpegError as exc:
-                raise _decode_error(source, exc) from exc
+                raise decode_error(source, exc) from exc
             flush()
             if expected_packets and packets < expected_packets:
                 raise DecodeError(f"{source} is truncated: {packets} of {expected_packets} video packets are "

@@ -12,14 +12,14 @@ import numpy as np
 from ..core.errors import InputError
 from ..core.temporal import TemporalReport, evaluate
 from ..core.vgg import VGG16Features
-from .convert import _decode_error, _open, _video_stream
+from .convert import decode_error, open_video, video_stream
 
 
 def read_frames(path: str | Path, max_frames: int | None = None) -> Iterator[np.ndarray]:
     """Decoded frames of the first video stream, in order, uint8 BGR HxWx3 (as stored, rotation not applied)."""
     path = Path(path)
-    with _open(path) as container:
-        stream = _video_stream(container, path)
+    with open_video(path) as container:
+        stream = video_stream(container, path)
         stream.thread_type = "AUTO"
         count = 0
         try:
@@ -29,7 +29,7 @@ def read_frames(path: str | Path, max_frames: int | None = None) -> Iterator[np.
                 yield frame.to_ndarray(format="bgr24")
                 count += 1
         except av.FFmpegError as exc:
-            raise _decode_error(path, exc) from exc
+            raise decode_error(path, exc) from exc
 
 
 @dataclass
