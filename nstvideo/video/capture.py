@@ -47,6 +47,11 @@ STREAM_OPEN_TIMEOUT_MS = 10_000
 STREAM_READ_TIMEOUT_MS = 5_000
 
 
+def is_stream_url(source: int | str) -> bool:
+    """A network stream (read live, reconnected when it drops), not a camera index or a file path."""
+    return isinstance(source, str) and source.lower().startswith(STREAM_PREFIXES)
+
+
 def _describe(source: int | str) -> str:
     return f"camera {source}" if isinstance(source, int) else str(source)
 
@@ -68,7 +73,7 @@ class Capture:
             raise ValueError(f"queue_size must be at least 1, got {queue_size}")
         self.source: int | str = source if isinstance(source, int) else str(source)
         self.is_camera = isinstance(source, int)
-        self.is_stream = isinstance(self.source, str) and self.source.lower().startswith(STREAM_PREFIXES)
+        self.is_stream = is_stream_url(self.source)
         self.live = (self.is_camera or self.is_stream) if live is None else live
         self.max_side = max_side
         self.queue_size = 1 if self.live else queue_size

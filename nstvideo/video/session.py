@@ -47,7 +47,7 @@ from ..core.stylize import StyleOptions, Stylizer
 from .background import BackgroundSink
 from .cameras import CameraInfo, list_cameras
 from .commands import CommandThread
-from .capture import Capture
+from .capture import Capture, is_stream_url
 from .frame import Frame
 from .latest import LatestFrame
 from .stats import LiveStats, StatsMeter
@@ -69,7 +69,7 @@ def parse_source(text: Source) -> int | str:
     text = str(text).strip()
     if text.isdigit():
         return int(text)
-    if "://" in text:
+    if is_stream_url(text):
         return text
     return str(Path(text).expanduser().absolute())  # remembered between runs: not relative to a cwd
 
@@ -81,7 +81,7 @@ def describe_source(source: int | str | None, demo: bool = False) -> str:
         return "demo clip"
     if isinstance(source, int):
         return f"camera {source}"
-    return source if "://" in source else Path(source).name
+    return source if is_stream_url(source) else Path(source).name
 
 
 @dataclass(frozen=True)
@@ -388,10 +388,13 @@ class LiveSession:
                 self._set_state(SessionState("failed", source, demo, str(exc)))
             self._error(str(exc))
             return False
+        self._play(capture, source, demo, message)
+        return True
+
+    def _play(self, capture: Capture, source: int | str, demo: bool = False, message: str = "") -> None:
         self._swap(capture)
         self._source, self._demo = source, demo
         self._set_state(SessionState("playing", source, demo, message, capture.size))
-        return True
 
     def _swap(self, capture: Capture | None, *, reset_stats: bool = True) -> None:
         with self._lock:
@@ -414,9 +417,7 @@ class LiveSession:
             except CaptureError as exc:
                 reason = str(exc)
                 continue
-            self._swap(capture)
-            self._source, self._demo = source, False
-            self._set_state(SessionState("playing", source, size=capture.size))
+            self._play(capture, source)
             return
         self._open(str(demo_clip()), True, f"{reason[:1].upper()}{reason[1:]}: playing a demo clip")
 
@@ -429,7 +430,7 @@ class LiveSession:
     def _source_ended(self, generation: int) -> None:
         if generation != self._generation or self._source is None:
             return
-        if self.config.loop_files and not isinstance(self._source, int) and "://" not in self._source:
+        if self.config.loop_files and not _is_live(self._source):
             try:
                 self._swap(self._new_capture(self._source), reset_stats=False)  # a loop: the same video
                 return
@@ -445,7 +446,7 @@ class LiveSession:
             return
         source = self._source
         self._swap(None)
-        if isinstance(source, int) or (isinstance(source, str) and "://" in source):
+        if _is_live(source):
             message = f"{error} (trying again every {self.config.reconnect_every_s:.0f} s)"
             self._set_state(SessionState("reconnecting", source, self._demo, message))
             self._error(str(error))
@@ -462,9 +463,7 @@ class LiveSession:
         except CaptureError:
             self._control.after(self.config.reconnect_every_s, self._reconnect, source, generation)
             return
-        self._swap(capture)
-        self._set_state(SessionState("playing", source, self._demo, f"{describe_source(source)} is back",
-                                     capture.size))
+        self._play(capture, source, self._demo, f"{describe_source(source)} is back")
 
     # -- styles and thumbnails threads -------------------------------------------------------------------
 
@@ -682,6 +681,11 @@ class LiveSession:
                 return False
             self._capture = None
             return True
+
+
+def _is_live(source: int | str) -> bool:
+    """A camera or a stream: reconnected when lost; a file instead ends (and loops)."""
+    return isinstance(source, int) or is_stream_url(source)
 
 
 def _thumbnail_photo() -> np.ndarray:
