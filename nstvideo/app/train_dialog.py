@@ -45,7 +45,9 @@ class TrainPreset:
     label: str
     iterations: int
     image_size: int = 128
-    width: float = 0.5
+    network: str = "lite_net"
+    width: float = 1.0
+    residual_blocks: int = 4
     photo_size: int | None = 288
     style_size: int | None = 384
     batch_size: int = 4
@@ -72,17 +74,21 @@ class TrainPreset:
         return all(getattr(self, f.name) == getattr(other, f.name) for f in fields(self) if f.name not in keep)
 
 
-# The shipped styles' v2 recipe (train/*.toml, train/README.md): width 0.5, 128 px crops cut from photos
-# at 288 px, the painting's Grams at 384 px, 3,000 iterations. Previews come twice as often as there.
+# The style pack's recipe (train/*.toml, train/README.md): the live network (lite_net, width 1, 4 blocks),
+# 128 px crops cut from photos at 288 px, the painting's Grams at 384 px, 3,000 iterations. Previews come
+# twice as often as there.
 STANDARD = TrainPreset("Standard", 3000, description="the recipe of the shipped styles")
 # The same recipe for a tenth of the time: a rough style, and a run Resume can take on to Standard.
 QUICK = TrainPreset("Quick", 300, checkpoint_every=50, preview_every=25, log_every=5,
                     description="the same recipe, a rough first look")
 PRESETS = (QUICK, STANDARD)
 
-# Seconds per training step (batch 4) on the project's 2-core CPU by (width, crop size), from
+# Seconds per training step (batch 4) on the project's 2-core CPU by (network, width, crop size), from
 # BENCHMARKS.md (2026-11-24); the shipped runs took 1.04-1.2 s/it at width 0.5, 128 px, on that machine.
-BENCH_SECONDS_PER_IT = {(0.5, 128): 0.98, (1.0, 128): 1.5, (0.5, 256): 5.0, (1.0, 256): 7.7}
+# lite_net: 0.78x transformer_net width 0.5's step, measured side by side (BENCHMARKS.md, 2026-12-02).
+BENCH_SECONDS_PER_IT = {("transformer_net", 0.5, 128): 0.98, ("transformer_net", 1.0, 128): 1.5,
+                        ("transformer_net", 0.5, 256): 5.0, ("transformer_net", 1.0, 256): 7.7,
+                        ("lite_net", 1.0, 128): 0.77, ("lite_net", 1.0, 256): 3.9}
 START_SECONDS = 10  # starting Python and torch, decoding 2,047 photos, loading VGG: 7-8 s measured there
 
 
@@ -100,14 +106,16 @@ def benchmark_seconds_per_iteration(preset: TrainPreset) -> float:
 
     Between 128 and 256 px the measured time grows as size ** 2.35 (more than the pixel count).
     """
-    width = min((0.5, 1.0), key=lambda w: abs(w - preset.width))
-    small, large = BENCH_SECONDS_PER_IT[(width, 128)], BENCH_SECONDS_PER_IT[(width, 256)]
+    measured = [w for net, w, _ in BENCH_SECONDS_PER_IT if net == preset.network]
+    width = min(measured, key=lambda w: abs(w - preset.width))
+    small = BENCH_SECONDS_PER_IT[(preset.network, width, 128)]
+    large = BENCH_SECONDS_PER_IT[(preset.network, width, 256)]
     exponent = math.log(large / small) / math.log(2)
     return small * (preset.image_size / 128) ** exponent * preset.batch_size / 4
 
 
 def speed_key(preset: TrainPreset, device: str) -> str:
-    return f"{device}/width {preset.width}/{preset.image_size} px/batch {preset.batch_size}"
+    return f"{device}/{preset.network}/width {preset.width}/{preset.image_size} px/batch {preset.batch_size}"
 
 
 def read_speeds(runs: Path) -> dict[str, float]:
@@ -497,8 +505,8 @@ class TrainDialog(QDialog):
             sources.add(source)
             time = f"about {format_duration(seconds)}" if seconds is not None else "time unknown"
             detail = f", {preset.description}" if preset.description else ""
-            button.setText(f"{preset.label}: {preset.iterations:,} iterations at {preset.image_size} px, "
-                           f"width {preset.width}{detail} ({time})")
+            button.setText(f"{preset.label}: {preset.iterations:,} iterations at {preset.image_size} px"
+                           f"{detail} ({time})")
         self.estimate_note.setText(
             f"Times are estimates for {device} ({'; '.join(sorted(sources))}); other programs, the live view "
             "among them, slow training down. The ETA during a run is measured.")

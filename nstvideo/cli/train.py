@@ -27,6 +27,8 @@ from typing import TextIO
 from tqdm import tqdm
 
 from ..core.errors import InputError, NstVideoError
+from ..core.styles import looks_like_path
+from ..core.transformer_net import NETWORKS
 from ..core.training import PATH_FIELDS, StepReport, TrainConfig, Trainer, TrainResult
 from .common import add_device, add_vgg, positive_int
 
@@ -47,6 +49,8 @@ def load_recipe(path: Path) -> dict:
         raise InputError(f"recipe {path} has unknown key(s) {sorted(unknown)}; allowed: {sorted(_FIELDS)}", path)
     for key in set(PATH_FIELDS) & set(recipe):
         recipe[key] = (path.parent / recipe[key]).resolve()
+    if isinstance(recipe.get("teacher"), str) and looks_like_path(recipe["teacher"]):  # else a style's name
+        recipe["teacher"] = str((path.parent / recipe["teacher"]).resolve())
     return recipe
 
 
@@ -190,7 +194,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--style-weight", type=float)
     p.add_argument("--tv-weight", type=float)
     p.add_argument("--lr", type=float)
+    p.add_argument("--network", choices=tuple(NETWORKS),
+                   help="transformer_net (Johnson et al., the default) or lite_net (the live network, "
+                        "nothing at full resolution: about twice as fast)")
     p.add_argument("--width", type=float, help="channel multiplier: 1.0 is Johnson's network, 0.5 is 4x cheaper")
+    p.add_argument("--residual-blocks", type=positive_int, help="default: 5 for transformer_net, 4 for lite_net")
+    p.add_argument("--teacher", help="distil: a trained style (name or file) whose outputs the network also "
+                                     "learns to match, e.g. a transformer_net style for its lite_net")
+    p.add_argument("--distill-weight", type=float, help="weight of matching the teacher (default 1: as much as "
+                                                        "the content)")
     p.add_argument("--seed", type=int)
     p.add_argument("--checkpoint-every", type=positive_int)
     p.add_argument("--preview-every", type=positive_int)

@@ -33,13 +33,12 @@ import cv2
 import numpy as np
 import platformdirs
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from . import pixels
 from .device import Runtime
 from .errors import ConfigError, ModelLoadError
-from .transformer_net import TransformerNet
+from .transformer_net import StyleNetwork, pad_for_body
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +47,6 @@ CACHE_FORMAT = 1
 CALIBRATION_FRAMES = 6
 CALIBRATION_MAX_SIDE = 640
 COMPILED_SHAPES = 4  # compiled models kept per backend: a live view, a preview and a few photo sizes
-# The network halves the size twice, so OpenVINO is given inputs padded like TransformerNet.forward pads.
-_SIZE_MULTIPLE, _MIN_SIZE = 4, 8
 
 
 class Backend(Protocol):
@@ -66,7 +63,7 @@ class Backend(Protocol):
 class TorchBackend:
     """Eager PyTorch, in the runtime's dtype and memory format. The model is used in place, not copied."""
 
-    def __init__(self, model: TransformerNet, runtime: Runtime):
+    def __init__(self, model: StyleNetwork, runtime: Runtime):
         self.runtime = runtime
         self.model = model.to(device=runtime.device, dtype=runtime.dtype, memory_format=runtime.memory_format).eval()
 
@@ -80,22 +77,15 @@ class TorchBackend:
 
 
 class _Body(nn.Module):
-    """TransformerNet's layers without its padding and cropping, for export: the traced graph then holds
+    """A style network's layers without its padding and cropping, for export: the traced graph then holds
     no size-dependent branch, and ``OpenVINOBackend.run`` pads and crops instead."""
 
-    def __init__(self, net: TransformerNet):
+    def __init__(self, net: StyleNetwork):
         super().__init__()
         self.net = net
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net.body(x)
-
-
-def _pad_to_multiple(x: torch.Tensor) -> torch.Tensor:
-    h, w = x.shape[-2:]
-    pad_h = max(_MIN_SIZE, h + -h % _SIZE_MULTIPLE) - h
-    pad_w = max(_MIN_SIZE, w + -w % _SIZE_MULTIPLE) - w
-    return F.pad(x, (0, pad_w, 0, pad_h), mode="replicate") if pad_h or pad_w else x
 
 
 def weights_sha256(model: nn.Module) -> str:
@@ -141,7 +131,7 @@ def _calibration_inputs(images: Sequence[np.ndarray]) -> list[np.ndarray]:
         if scale < 1:
             size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
             image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-        inputs.append(_pad_to_multiple(pixels.to_tensor(image)).numpy())
+        inputs.append(pad_for_body(pixels.to_tensor(image)).numpy())
     return inputs
 
 
@@ -178,7 +168,7 @@ class OpenVINOBackend:
     build takes seconds to a minute). ``cache_dir`` overrides ``cache_root()``.
     """
 
-    def __init__(self, model: TransformerNet, runtime: Runtime, *, style_file: str | Path | None = None,
+    def __init__(self, model: StyleNetwork, runtime: Runtime, *, style_file: str | Path | None = None,
                  name: str = "", calibration: Sequence[np.ndarray] | None = None,
                  progress: Callable[[str], None] | None = None, cache_dir: Path | None = None):
         if runtime.engine != "openvino" or runtime.precision not in ("fp32", "int8"):
@@ -210,7 +200,7 @@ class OpenVINOBackend:
             if folder is not None:
                 self._save(folder, key, style_file)
 
-    def _key(self, model: TransformerNet, style_file, calibration) -> dict:
+    def _key(self, model: StyleNetwork, style_file, calibration) -> dict:
         import openvino as ov
 
         key = {"format": CACHE_FORMAT, "precision": self.runtime.precision, "openvino": ov.__version__,
@@ -268,7 +258,7 @@ class OpenVINOBackend:
             if recorded.get("style_file") == path and recorded.get("key", {}).get("weights_sha256") != key["weights_sha256"]:
                 shutil.rmtree(other, ignore_errors=True)
 
-    def _build(self, model: TransformerNet, calibration, where: Path | None):
+    def _build(self, model: StyleNetwork, calibration, where: Path | None):
         ov = self._ov
         cached = f"; cached in {where}" if where else ""
         self._progress(f"openvino {self.runtime.precision}: preparing style {self.name!r} once (seconds to a "
@@ -308,7 +298,7 @@ class OpenVINOBackend:
     @torch.inference_mode()
     def run(self, x: torch.Tensor) -> torch.Tensor:
         h, w = x.shape[-2:]
-        padded = _pad_to_multiple(x.to("cpu", torch.float32)).contiguous()
+        padded = pad_for_body(x.to("cpu", torch.float32)).contiguous()
         request = self._compiled_for(tuple(padded.shape))
         out = request.infer({0: padded.numpy()}, share_inputs=True)[0]
         return torch.from_numpy(out[..., :h, :w])
@@ -317,7 +307,7 @@ class OpenVINOBackend:
         return str(self.runtime)
 
 
-def make_backend(model: TransformerNet, runtime: Runtime, *, style_file: str | Path | None = None, name: str = "",
+def make_backend(model: StyleNetwork, runtime: Runtime, *, style_file: str | Path | None = None, name: str = "",
                  calibration: Sequence[np.ndarray] | None = None,
                  progress: Callable[[str], None] | None = None) -> Backend:
     """The backend ``runtime`` names, around ``model`` (see ``OpenVINOBackend`` for the other arguments)."""

@@ -22,7 +22,7 @@ from safetensors.torch import save_file
 from .errors import InputError, ModelLoadError, StyleNotFoundError
 from .images import atomic_output
 from .torch_files import load_weights_only
-from .transformer_net import ARCHITECTURE, TransformerNet, channels_for
+from .transformer_net import ARCHITECTURE, NETWORKS, StyleNetwork, TransformerNet, build_network, channels_for
 
 FORMAT = "nstvideo-style"
 FORMAT_VERSION = 1
@@ -36,6 +36,7 @@ class StyleInfo:
     """What a style file says about itself. ``recipe`` and ``training`` are free-form JSON objects."""
 
     name: str
+    architecture: str = ARCHITECTURE  # a key of ``transformer_net.NETWORKS``
     width: float = 1.0
     residual_blocks: int = 5
     title: str = ""
@@ -53,7 +54,7 @@ class StyleInfo:
         return painting or self.recipe.get("style_image") or "(no painting recorded)"
 
     def to_metadata(self) -> dict[str, str]:
-        meta = {"format": FORMAT, "format_version": str(FORMAT_VERSION), "architecture": ARCHITECTURE}
+        meta = {"format": FORMAT, "format_version": str(FORMAT_VERSION)}
         for key, value in asdict(self).items():
             if key == "path":
                 continue
@@ -65,6 +66,7 @@ class StyleInfo:
         try:
             return cls(
                 name=meta.get("name") or path.stem,
+                architecture=meta.get("architecture", ARCHITECTURE),
                 width=float(meta.get("width", 1.0)),
                 residual_blocks=int(meta.get("residual_blocks", 5)),
                 title=meta.get("title", ""),
@@ -104,10 +106,10 @@ def _read_header(path: Path) -> dict[str, str]:
             "'nstvideo import-pth FILE --name NAME'",
             path,
         )
-    if meta.get("architecture") != ARCHITECTURE:
+    if meta.get("architecture") not in NETWORKS:
         raise ModelLoadError(
             f"{path} holds a {meta.get('architecture')!r} network; this version of nstvideo runs "
-            f"{ARCHITECTURE!r} styles only",
+            f"{' and '.join(map(repr, NETWORKS))} styles only; upgrade nstvideo to use it",
             path,
         )
     if not meta.get("format_version", "0").isdigit() or int(meta["format_version"]) > FORMAT_VERSION:
@@ -121,7 +123,7 @@ def read_info(path: str | Path) -> StyleInfo:
     return StyleInfo.from_metadata(_read_header(path), path)
 
 
-def load_style(path: str | Path) -> tuple[TransformerNet, StyleInfo]:
+def load_style(path: str | Path) -> tuple[StyleNetwork, StyleInfo]:
     """The network (float32, eval mode, on the CPU) and its description."""
     info = read_info(path)
     path = Path(path)
@@ -131,21 +133,22 @@ def load_style(path: str | Path) -> tuple[TransformerNet, StyleInfo]:
     except (SafetensorError, OSError, ValueError) as exc:
         raise ModelLoadError(f"{path} is corrupt or truncated ({exc}); copy or train it again", path) from exc
     try:
-        model = TransformerNet(width=info.width, residual_blocks=info.residual_blocks)
+        model = build_network(info.architecture, info.width, info.residual_blocks)
         model.load_state_dict(state)
     except (RuntimeError, ValueError) as exc:
         first_line = str(exc).strip().splitlines()[0]
         raise ModelLoadError(
-            f"{path} does not match its declared architecture (width {info.width}): {first_line}", path
+            f"{path} does not match its declared architecture ({info.architecture}, width {info.width:g}): {first_line}", path
         ) from exc
     return model.eval(), info
 
 
-def save_style(path: str | Path, model: TransformerNet, info: StyleInfo, overwrite: bool = False) -> Path:
+def save_style(path: str | Path, model: StyleNetwork, info: StyleInfo, overwrite: bool = False) -> Path:
     """fp16 weights (half the size, no visible change) plus metadata, written atomically."""
     path = Path(path)
     state = {k: v.detach().to("cpu", torch.float16).contiguous() for k, v in model.state_dict().items()}
-    info = StyleInfo(**{**asdict(info), "width": model.width, "residual_blocks": model.residual_blocks, "path": None})
+    info = StyleInfo(**{**asdict(info), "architecture": model.architecture, "width": model.width,
+                        "residual_blocks": model.residual_blocks, "path": None})
     with atomic_output(path, overwrite) as tmp:
         save_file(state, str(tmp), metadata=info.to_metadata())
     return path

@@ -15,7 +15,7 @@ from .device import Runtime, inference_runtime
 from .errors import ConfigError, DeviceError
 from .guided_filter import guided_upsample, guided_upsample_torch
 from .styles import StyleInfo, load_style, resolve_style
-from .transformer_net import TransformerNet
+from .transformer_net import StyleNetwork
 
 # Peak inference memory of the full-width network is a few hundred bytes per pixel; above this many
 # pixels an image is cut into overlapping tiles instead (CPU RAM is cheap to exhaust with 50 MP scans).
@@ -68,7 +68,7 @@ class Stylizer:
     for. Images too large to run whole go through torch in tiles, whatever the backend.
     """
 
-    def __init__(self, model: TransformerNet, runtime: Runtime, info: StyleInfo | None = None,
+    def __init__(self, model: StyleNetwork, runtime: Runtime, info: StyleInfo | None = None,
                  max_pixels: int | None = None, *, calibration: Sequence[np.ndarray] | None = None,
                  progress: Callable[[str], None] | None = None):
         self.runtime = runtime

@@ -27,19 +27,23 @@ from .device import describe_machine, select_device
 from .errors import ConfigError, InputError, ModelLoadError, OutputExistsError, TrainingError
 from .images import atomic_output, read_image, resize_max_side, write_image
 from .plot import plot_losses
-from .styles import SUFFIX, StyleInfo, save_style, user_style_dir
+from .styles import SUFFIX, StyleInfo, load_style, resolve_style, save_style, user_style_dir
 from .torch_files import load_weights_only
-from .transformer_net import TransformerNet, channels_for
+from .transformer_net import ARCHITECTURE, NETWORKS, channels_for
 from .vgg import load_vgg
 
 log = logging.getLogger(__name__)
 
 CHECKPOINT_VERSION = 1
-LOSS_NAMES = ("total", "content", "style", "tv")
+LOSS_NAMES = ("total", "content", "style", "tv", "distill")
 PATH_FIELDS = ("style_image", "dataset", "out", "run_dir", "vgg_weights", "preview_image")
 # What decides what the network learns: a resumed run must match the checkpoint on all of these.
 RECIPE_FIELDS = ("iterations", "batch_size", "image_size", "photo_size", "style_size", "content_weight",
-                 "style_weight", "tv_weight", "lr", "width", "seed")
+                 "style_weight", "tv_weight", "lr", "network", "width", "residual_blocks", "teacher",
+                 "distill_weight", "seed")
+# The VGG layers a student matches its teacher's output on: relu1_2 holds colour and fine strokes,
+# relu2_2 (the content layer) their shapes; the same scale as the content loss, so weight 1 = as much.
+DISTILL_LAYERS = ("relu1_2", "relu2_2")
 
 
 @dataclass
@@ -61,7 +65,12 @@ class TrainConfig:
     style_weight: float = 5e-5
     tv_weight: float = 0.0
     lr: float = 1e-3
+    network: str = ARCHITECTURE  # a key of transformer_net.NETWORKS
     width: float = 1.0
+    residual_blocks: int | None = None  # default: the network's own
+    # Distillation: a trained style (name or file) whose outputs the new network also learns to match.
+    teacher: str | None = None
+    distill_weight: float = 1.0
     device: str = "auto"
     vgg_weights: Path | None = None
     seed: int = 0
@@ -86,6 +95,12 @@ class TrainConfig:
         if self.image_size < 16:
             raise ConfigError(f"--image-size must be at least 16 px, got {self.image_size}")
         channels_for(self.width)  # raises ConfigError before minutes of data loading
+        if self.network not in NETWORKS:
+            raise ConfigError(f"--network must be one of {', '.join(NETWORKS)}, got {self.network!r}")
+        if self.residual_blocks is not None and not 1 <= self.residual_blocks <= 16:
+            raise ConfigError(f"--residual-blocks must be between 1 and 16, got {self.residual_blocks}")
+        if self.teacher is not None:
+            self.teacher = str(self.teacher)
 
     @property
     def output_path(self) -> Path:
@@ -97,11 +112,23 @@ class TrainConfig:
 
     def recipe(self) -> dict:
         """The settings that decide what the network learns (saved in the style file)."""
-        return {k: getattr(self, k) for k in RECIPE_FIELDS} | {
+        recipe = {k: getattr(self, k) for k in RECIPE_FIELDS} | {
             "style_image": self.style_image.name, "dataset": self.dataset.name}
+        if self.teacher is not None:
+            recipe["teacher"] = Path(self.teacher).name
+        return recipe
+
+    def build_network(self):
+        kwargs = {} if self.residual_blocks is None else {"residual_blocks": self.residual_blocks}
+        return NETWORKS[self.network](width=self.width, **kwargs)
 
     def to_dict(self) -> dict:
         return {k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(self).items()}
+
+
+def recipe_defaults() -> dict:
+    """What a recipe field meant before it existed (style files and checkpoints from older versions)."""
+    return {f.name: f.default for f in dataclasses.fields(TrainConfig) if f.name in RECIPE_FIELDS}
 
 
 @dataclass
@@ -198,8 +225,9 @@ class Trainer:
         if state.get("version") != CHECKPOINT_VERSION:
             raise ModelLoadError(f"checkpoint {path} has version {state.get('version')}; start a new run", path)
         saved = state["config"]
-        for key in RECIPE_FIELDS:
-            if key != "iterations" and saved.get(key) != getattr(self.config, key):
+        defaults = recipe_defaults()
+        for key in RECIPE_FIELDS:  # a field newer than the checkpoint had its default then
+            if key != "iterations" and saved.get(key, defaults[key]) != getattr(self.config, key):
                 raise TrainingError(
                     f"checkpoint {path} was trained with {key}={saved.get(key)}, not {getattr(self.config, key)}; "
                     "resume with the same settings, or use another --run-dir to start again", path)
@@ -250,6 +278,23 @@ class Trainer:
             raise TrainingError(f"{self.checkpoint_path} holds an unfinished run; pass --resume to continue it, "
                                 "--overwrite to start again, or another --run-dir", self.checkpoint_path)
 
+    def _load_teacher(self):
+        """The trained style a distilled network learns from (frozen), or None."""
+        if self.config.teacher is None:
+            return None
+        teacher, _ = load_style(resolve_style(self.config.teacher))
+        for p in teacher.parameters():
+            p.requires_grad_(False)
+        return teacher.to(self.device, memory_format=self.memory_format).eval()
+
+    @staticmethod
+    def _distill_loss(vgg, teacher, photos: torch.Tensor, stylized: torch.Tensor) -> torch.Tensor:
+        """How far the network's VGG features are from its teacher's on the same photos."""
+        with torch.no_grad():
+            target = vgg(teacher(photos).clamp(0.0, 1.0), DISTILL_LAYERS)
+        feats = vgg(stylized, DISTILL_LAYERS)
+        return sum(losses.content_loss(feats[k], target[k]) for k in DISTILL_LAYERS)
+
     # -- the loop --------------------------------------------------------------------------------------
     def run(self) -> TrainResult:
         try:
@@ -272,7 +317,8 @@ class Trainer:
             log.warning("skipped %d unreadable image(s) in %s", len(data.skipped), cfg.dataset)
         vgg = load_vgg(cfg.vgg_weights, self.device).to(memory_format=self.memory_format)
 
-        self._model = TransformerNet(cfg.width).to(self.device, memory_format=self.memory_format)
+        self._model = cfg.build_network().to(self.device, memory_format=self.memory_format)
+        teacher = self._load_teacher()
         self.optimizer = torch.optim.Adam(self._model.parameters(), lr=cfg.lr)
         start = self._load_checkpoint() if self.resume else 0
         train_model = self._model
@@ -302,13 +348,15 @@ class Trainer:
                 x = pixels.uint8_to_unit(data.sample(cfg.batch_size, self.generator).to(self.device))
                 x = x.contiguous(memory_format=self.memory_format)
                 with torch.autocast(self.device.type, torch.bfloat16, enabled=self.amp):
-                    c, s, tv = losses.perceptual_losses(vgg, x, train_model(x), style_grams)
-                    total = cfg.content_weight * c + cfg.style_weight * s + cfg.tv_weight * tv
+                    y = train_model(x)
+                    c, s, tv = losses.perceptual_losses(vgg, x, y, style_grams)
+                    d = self._distill_loss(vgg, teacher, x, y) if teacher is not None else torch.zeros_like(c)
+                    total = cfg.content_weight * c + cfg.style_weight * s + cfg.tv_weight * tv + cfg.distill_weight * d
                 self.optimizer.zero_grad(set_to_none=True)
                 total.backward()
                 self.optimizer.step()
                 iteration += 1
-                running += torch.stack([total.detach(), c.detach(), s.detach(), tv.detach()]).float()
+                running += torch.stack([total.detach(), c.detach(), s.detach(), tv.detach(), d.detach()]).float()
                 count += 1
                 self.elapsed = elapsed0 + time.perf_counter() - t0
 

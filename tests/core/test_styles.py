@@ -3,7 +3,7 @@ import torch
 
 from nstvideo.core import styles as S
 from nstvideo.core.errors import InputError, ModelLoadError, OutputExistsError, StyleNotFoundError
-from nstvideo.core.transformer_net import TransformerNet
+from nstvideo.core.transformer_net import LiteNet, TransformerNet
 
 
 def _info(**kw):
@@ -26,6 +26,15 @@ def test_round_trip_keeps_weights_in_fp16_and_the_metadata(tmp_path):
         assert (loaded(x) - model(x)).abs().max() < 2e-2
     with pytest.raises(OutputExistsError):
         S.save_style(path, model, _info())
+
+
+def test_a_lite_network_round_trips_as_itself(tmp_path):
+    model = LiteNet(1.0, residual_blocks=3).eval()
+    loaded, info = S.load_style(S.save_style(tmp_path / "lite.safetensors", model, _info()))
+    assert isinstance(loaded, LiteNet) and info.architecture == "lite_net" and info.residual_blocks == 3
+    x = torch.rand(1, 3, 37, 29)
+    with torch.no_grad():
+        assert (loaded(x) - model(x)).abs().max() < 2e-2
 
 
 def test_width_one_file_is_under_the_4_mb_budget(tmp_path):

@@ -60,6 +60,20 @@ def test_training_lowers_the_loss_and_writes_a_usable_style(tmp_path, photos, da
     assert out.shape == photo.shape and out.std() > 5
 
 
+def test_a_lite_network_distilled_from_a_teacher(tmp_path, photos, data_dir, vgg_file, random_style):
+    """--network lite_net --teacher: the distillation term is reported, falls, and the recipe says so."""
+    config = small_config(tmp_path, photos, data_dir, vgg_file, network="lite_net", width=0.5, iterations=20,
+                          teacher=str(random_style), distill_weight=2.0)
+    result = Trainer(config).run()
+    rows = history(config.run_dir)
+    distill = [float(r["distill"]) for r in rows]
+    assert distill[0] > 0 and distill[-1] < distill[0], distill
+    model, info = load_style(result.style_path)
+    assert info.architecture == "lite_net" and type(model).__name__ == "LiteNet"
+    assert info.recipe["teacher"] == random_style.name and info.recipe["distill_weight"] == 2.0
+    assert small_config(tmp_path, photos, data_dir, vgg_file).recipe()["teacher"] is None
+
+
 def test_resume_continues_exactly_where_it_stopped(tmp_path, photos, data_dir, vgg_file):
     straight = small_config(tmp_path / "a", photos, data_dir, vgg_file, iterations=20)
     Trainer(straight).run()

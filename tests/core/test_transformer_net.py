@@ -1,13 +1,14 @@
 import pytest
 import torch
 
-from nstvideo.core.transformer_net import TransformerNet, channels_for
+from nstvideo.core.transformer_net import NETWORKS, LiteNet, TransformerNet, build_network, channels_for
 
 
+@pytest.mark.parametrize("network", sorted(NETWORKS))
 @pytest.mark.parametrize("width", [0.25, 0.5, 1.0])
 @pytest.mark.parametrize("size", [(339, 641), (241, 321), (1, 7), (64, 64), (33, 2)])
-def test_output_has_the_input_size(width, size):
-    net = TransformerNet(width=width).eval()
+def test_output_has_the_input_size(network, width, size):
+    net = build_network(network, width, 2).eval()
     with torch.no_grad():
         y = net(torch.rand(1, 3, *size))
     assert y.shape == (1, 3, *size)
@@ -48,3 +49,24 @@ def test_bfloat16_and_channels_last_run_and_match_float32():
     torch.testing.assert_close(cl, ref, rtol=1e-4, atol=1e-4)
     assert bf.dtype == torch.bfloat16
     assert (bf.float() - ref).abs().mean() < 0.05
+
+
+def test_the_lite_network_keeps_nothing_but_rgb_at_full_resolution():
+    """Every layer's output but the last is at half resolution or less: what makes it cheap on a CPU."""
+    net = LiteNet().eval()
+    x = torch.rand(1, 3, 64, 96)
+    sizes = []
+    hooks = [m.register_forward_hook(lambda m, i, o: sizes.append((o.shape[1], o.shape[-1])))
+             for m in net.modules() if isinstance(m, torch.nn.Conv2d)]
+    with torch.no_grad():
+        y = net(x)
+    for h in hooks:
+        h.remove()
+    assert sizes[-1] == (3, 96) and all(w <= 48 for _, w in sizes[:-1]), sizes
+    assert y.shape == x.shape
+    assert LiteNet.architecture != TransformerNet.architecture
+
+
+def test_an_unknown_network_is_refused():
+    with pytest.raises(ValueError, match="unknown network"):
+        build_network("resnet", 1.0, 5)
