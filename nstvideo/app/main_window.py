@@ -144,7 +144,13 @@ class MainWindow(QMainWindow):
         self.brush = QSlider(Qt.Orientation.Horizontal, minimum=1, maximum=8, value=1)
         self.brush.setToolTip("Brush size: larger strokes (and faster painting)")
         self.brush_value = QLabel("1")
-        form.addRow("Brush", self._with_value(self.brush, self.brush_value))
+        self.auto_brush = QCheckBox("Auto")
+        self.auto_brush.setChecked(True)
+        self.auto_brush.setToolTip("Pick the finest brush that keeps up with the video on this computer")
+        self.auto_brush.toggled.connect(self._auto_brush_toggled)
+        brush_row = self._with_value(self.brush, self.brush_value)
+        brush_row.layout().addWidget(self.auto_brush)
+        form.addRow("Brush", brush_row)
         self.preserve = QCheckBox("Keep the video's colours")
         form.addRow("", self.preserve)
         # Sliders fire on every pixel of a drag; the session takes the newest value before each frame,
@@ -188,7 +194,7 @@ class MainWindow(QMainWindow):
         self.fullscreen_button.clicked.connect(self.toggle_fullscreen)
         form.addRow(self.fullscreen_button)
         self._engine_controls = (self.source_combo, self.camera_mode, self.style_combo, self.strength, self.brush,
-                                 self.preserve, self.record_button, self.snapshot_button, self.vcam_check)
+                                 self.auto_brush, self.preserve, self.record_button, self.snapshot_button, self.vcam_check)
         for w in self._engine_controls:
             w.setEnabled(False)  # until the engine is loaded
         return panel
@@ -250,6 +256,7 @@ class MainWindow(QMainWindow):
             self.resize(1180, 700)
         self.strength.setValue(int(s.value("strength", 100)))
         self.brush.setValue(int(s.value("brush", 1)))
+        self.auto_brush.setChecked(s.value("auto_brush", "true") in ("true", True))
         self.preserve.setChecked(s.value("preserve_color", "false") in ("true", True))
         self.camera_mode.setCurrentIndex(min(int(s.value("camera_mode", 0)), len(CAMERA_MODES) - 1))
         self._update_option_labels()
@@ -259,6 +266,7 @@ class MainWindow(QMainWindow):
         s.setValue("geometry", self.saveGeometry())
         s.setValue("strength", self.strength.value())
         s.setValue("brush", self.brush.value())
+        s.setValue("auto_brush", self.auto_brush.isChecked())
         s.setValue("preserve_color", self.preserve.isChecked())
         s.setValue("camera_mode", self.camera_mode.currentIndex())
         if self.style_combo.count():
@@ -285,6 +293,7 @@ class MainWindow(QMainWindow):
         c.thumbnailReady.connect(self._on_thumbnail)
         for w in self._engine_controls:
             w.setEnabled(True)
+        self._auto_brush_toggled(self.auto_brush.isChecked())
         from ..video.vcam import unavailable_reason
 
         if (reason := unavailable_reason()) is not None:
@@ -541,6 +550,20 @@ class MainWindow(QMainWindow):
 
     def _on_stats(self, stats) -> None:
         self.stats_label.setText(stats.summary())
+        if stats.auto_brush and stats.brush is not None:  # the slider shows what the session chose
+            self.brush.blockSignals(True)
+            self.brush.setValue(round(stats.brush))
+            self.brush.blockSignals(False)
+            self._update_option_labels()
+
+    def _auto_brush_toggled(self, on: bool) -> None:
+        """Auto: the session chooses (the slider follows it); off: the slider's brush, from now on."""
+        if self.controller is None:
+            return
+        self.brush.setEnabled(not on)
+        self.controller.session.set_auto_brush(on)
+        if not on:
+            self._push_options()
 
     def _on_error(self, message: str) -> None:
         self.statusBar().showMessage(message, 10_000)

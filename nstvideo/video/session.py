@@ -44,6 +44,7 @@ from ..core.errors import CaptureError, InputError, NstVideoError, OutputExistsE
 from ..core.images import write_image
 from ..core.styles import StyleInfo, installed_styles, resolve_style
 from ..core.stylize import StyleOptions, Stylizer
+from .auto_brush import AutoBrush
 from .background import BackgroundSink
 from .cameras import CameraInfo, list_cameras
 from .commands import CommandThread
@@ -102,6 +103,9 @@ class SessionConfig:
     record_queue: int = 64  # frames (about 2 s at 30 fps) the encoder may fall behind before frames drop
     reconnect_every_s: float = 2.0
     stats_every_s: float = 1.0
+    # The automatic live setting (``auto_brush.py``): the brush is chosen to keep up with the source, and
+    # the one in ``set_options`` is used only once ``set_auto_brush(False)`` is called.
+    auto_brush: bool = True
 
 
 @dataclass(frozen=True)
@@ -187,6 +191,8 @@ class LiveSession:
         self._generation = 0  # bumped whenever the source changes, so stale end/failure reports are ignored
         self._stylizer: FrameStylizer | None = None
         self._options = StyleOptions()
+        self._auto_brush = config.auto_brush
+        self._auto_level = 1.0  # the brush the automatic setting chose
         self._sinks: list[BackgroundSink] = []
         self._recorder: BackgroundSink | None = None
         self._vcam: BackgroundSink | None = None
@@ -256,6 +262,18 @@ class LiveSession:
         with self._lock:
             return self._options
 
+    def set_auto_brush(self, on: bool) -> None:
+        """On: the session picks the brush that keeps up with the source (shown in ``stats()``); off: the
+        brush of ``set_options`` is used as it is."""
+        with self._lock:
+            self._auto_brush = on
+            self._auto_level = 1.0  # measured again from the finest brush
+
+    @property
+    def auto_brush(self) -> bool:
+        with self._lock:
+            return self._auto_brush
+
     def start_recording(self, path: str | Path | None = None) -> None:
         """Record the painted stream to an MP4 (default: a timestamped file in the Videos folder)."""
         self._post(self._start_recording, None if path is None else Path(path))
@@ -287,7 +305,9 @@ class LiveSession:
         return frame
 
     def stats(self) -> LiveStats:
-        return self._meter.snapshot(self.style.runtime)
+        with self._lock:
+            auto, brush = self._auto_brush, self._auto_level if self._auto_brush else self._options.brush
+        return replace(self._meter.snapshot(self.style.runtime), brush=brush, auto_brush=auto)
 
     def shutdown(self, timeout: float = 5.0) -> None:
         """Stop everything and wait for the threads (``timeout`` each); a recording is always finalised (it
@@ -631,6 +651,7 @@ class LiveSession:
     def _paint_loop(self) -> None:
         last: tuple[int, int] | None = None  # (generation, index) of the previous frame: gaps are drops
         warned: FrameStylizer | None = None
+        pace = AutoBrush()
         while not self._stopping.is_set():
             with self._lock:
                 capture, generation = self._capture, self._generation
@@ -657,6 +678,9 @@ class LiveSession:
             frame = frame.retimed(capture.started_at + frame.timestamp - self._t0)
             with self._lock:
                 stylizer, options, sinks = self._stylizer, self._options, tuple(self._sinks)
+                auto = self._auto_brush
+                if auto:
+                    options = replace(options, brush=self._auto_level)
             started = time.perf_counter()
             painted, spent = frame.with_image(frame.image), None
             if stylizer is not None and options.strength > 0:
@@ -668,6 +692,12 @@ class LiveSession:
                         warned = stylizer
                         self._error(f"painting failed ({exc}); showing the unpainted video")
             self._meter.frame_out(spent)
+            if auto and spent is not None:
+                level = pace.observe(options.brush, spent, capture.fps)
+                if level is not None:
+                    with self._lock:
+                        if self._auto_brush:
+                            self._auto_level = level
             if not self._latest.put(painted):
                 self._meter.drop()
             for sink in sinks:

@@ -16,7 +16,8 @@ class LiveStats:
     """``input_fps``: frames the source produced per second (shown or not); ``output_fps``: frames painted
     per second; latency: from capture to the display taking the frame (``None`` until one was shown);
     ``dropped``: frames never shown since the source was opened (skipped while the painter was busy, or
-    replaced before the display took them); ``runtime``: where the network runs."""
+    replaced before the display took them); ``runtime``: where the network runs; ``brush``: the brush
+    painted with, ``auto_brush`` whether the session chose it."""
 
     input_fps: float = 0.0
     output_fps: float = 0.0
@@ -25,6 +26,8 @@ class LiveStats:
     inference_ms: float | None = None
     dropped: int = 0
     runtime: str = ""
+    brush: float | None = None
+    auto_brush: bool = False
 
     def summary(self) -> str:
         parts = [f"{self.output_fps:.1f} fps (source {self.input_fps:.1f})"]
@@ -33,6 +36,8 @@ class LiveStats:
         if self.inference_ms is not None:
             parts.append(f"paint {self.inference_ms:.0f} ms")
         parts.append(f"dropped {self.dropped}")
+        if self.brush is not None:
+            parts.append(f"brush {self.brush:g}{' (auto)' if self.auto_brush else ''}")
         return " · ".join(parts)
 
 
