@@ -5,7 +5,8 @@ and encoded straight away; audio packets go to the output as they come. Memory t
 frame size and the batch, never on the length of the video.
 
 What is kept: every decoded frame with its own pts (the source's time base is reused, so variable frame
-rates survive exactly), the rotation metadata, and the first audio stream (copied when the output
+rates survive exactly), the colours (decoded and encoded with the input's matrix and range, and tagged
+so; see ``colour``), the sample aspect ratio, the rotation metadata, and the first audio stream (copied when the output
 container plays it, else re-encoded to AAC). What is not: other audio tracks, subtitles, chapters.
 """
 from __future__ import annotations
@@ -22,6 +23,7 @@ import numpy as np
 from ..core.errors import DecodeError, InputError, NstVideoError, OutputExistsError
 from ..core.images import IMAGE_SUFFIXES, check_target, refuse_overwriting_input, resize_max_side
 from ..core.stylize import StyleOptions, Stylizer
+from .colour import Colour
 from .frame import Frame
 from .writer import VideoWriter
 
@@ -83,6 +85,8 @@ class VideoInfo:
     rate_hint: Fraction | None  # the declared rate when plausible; never used for timestamps
     rotation: int  # display rotation, degrees counter-clockwise
     audio_codec: str | None
+    colour: Colour  # of the first frame: its tags, or what a player assumes for an untagged video
+    sample_aspect_ratio: Fraction | None  # of the pixels; None when square or unknown
 
 
 class Cancelled(Exception):
@@ -130,8 +134,15 @@ def probe(path: str | Path) -> VideoInfo:
         return VideoInfo(
             width=first.width, height=first.height, time_base=stream.time_base, frames=stream.frames or None,
             rate_hint=rate if rate and 0 < rate <= MAX_RATE_HINT else None,
-            rotation=round(first.rotation or 0), audio_codec=audio,
+            rotation=round(first.rotation or 0), audio_codec=audio, colour=Colour.of_frame(first),
+            sample_aspect_ratio=_sample_aspect_ratio(stream),
         )
+
+
+def _sample_aspect_ratio(stream: av.video.stream.VideoStream) -> Fraction | None:
+    """The container's pixel aspect ratio, else the codec's (the H.264 VUI); None for square or unknown."""
+    sar = stream.sample_aspect_ratio or stream.codec_context.sample_aspect_ratio
+    return Fraction(sar) if sar and sar > 0 and sar != 1 else None
 
 
 def _check_complete(path: Path, stream: av.video.stream.VideoStream) -> None:
@@ -181,7 +192,8 @@ def convert_file(source: str | Path, target: str | Path, stylizer: Stylizer, con
         expected_packets = len(video.index_entries)
         with VideoWriter(target, size=(width, height), crf=config.crf, preset=config.preset,
                          time_base=video.time_base, frame_rate=info.rate_hint, rotation=info.rotation,
-                         audio=audio, overwrite=config.overwrite) as writer:
+                         audio=audio, overwrite=config.overwrite, colour=info.colour,
+                         sample_aspect_ratio=info.sample_aspect_ratio) as writer:
             batch: list[Frame] = []
 
             def flush() -> None:
@@ -208,7 +220,7 @@ def convert_file(source: str | Path, target: str | Path, stylizer: Stylizer, con
                     for decoded_frame in packet.decode():
                         timestamp = _timestamp(decoded_frame, previous, info.rate_hint)
                         previous = timestamp
-                        image = resize_max_side(decoded_frame.to_ndarray(format="bgr24"), config.max_side)
+                        image = resize_max_side(info.colour.to_bgr(decoded_frame), config.max_side)
                         batch.append(Frame(image, timestamp, decoded))
                         decoded += 1
                         if len(batch) >= config.batch_size:

@@ -4,6 +4,10 @@ Timestamps: each ``Frame.timestamp`` (seconds) becomes a pts in an explicit ``ti
 is never used to work out time, so variable frame rates survive. Pass the source's own time base to keep
 its pts exactly.
 
+Colour: frames are converted to Y'CbCr with the ``colour`` given (``convert`` passes the input's) or, for
+a recording, with what a player assumes for an untagged video of that size, and the file is tagged with it
+(see ``nstvideo.video.colour``). ``sample_aspect_ratio`` is written too, so anamorphic video keeps its shape.
+
 Odd sizes: 4:2:0 chroma covers 2x2 pixels, so H.264 yuv420p cannot code an odd width or height (libx264
 refuses it). Such frames are padded by one row and/or column that repeats the edge: every input pixel
 is kept and the picture is not resampled, at the cost of a 1-pixel-larger output (321x241 -> 322x242).
@@ -25,6 +29,7 @@ import numpy as np
 
 from ..core.errors import EncodeError
 from ..core.images import atomic_output
+from .colour import Colour
 from .frame import Frame
 from .sinks import SinkBase
 
@@ -58,13 +63,15 @@ class VideoWriter(SinkBase):
     ``rebase``: make the first frame's timestamp 0 (a recording that starts mid-stream). ``rotation``:
     display rotation in degrees counter-clockwise, written as container metadata. ``audio``: a PyAV input
     audio stream whose packets come through ``write_audio``: copied when the container takes the codec,
-    else re-encoded to AAC.
+    else re-encoded to AAC. ``colour``: the matrix, range and tags to code with (default: by the size).
+    ``sample_aspect_ratio``: of the pixels, for anamorphic video (default: square, untagged).
     """
 
     def __init__(self, path: str | Path, *, size: tuple[int, int] | None = None, crf: int = 18,
                  preset: str = "medium", time_base: Fraction = DEFAULT_TIME_BASE,
                  frame_rate: Fraction | None = None, rebase: bool = False, rotation: float = 0,
-                 audio: "av.audio.stream.AudioStream | None" = None, overwrite: bool = False):
+                 audio: "av.audio.stream.AudioStream | None" = None, overwrite: bool = False,
+                 colour: Colour | None = None, sample_aspect_ratio: Fraction | None = None):
         self.path = Path(path)
         suffix = self.path.suffix.lower()
         if suffix not in VIDEO_SUFFIXES:
@@ -82,6 +89,8 @@ class VideoWriter(SinkBase):
         self.frame_rate = Fraction(frame_rate) if frame_rate else DEFAULT_FRAME_RATE
         self.rebase = rebase
         self.rotation = rotation
+        self.colour = colour
+        self.sample_aspect_ratio = sample_aspect_ratio
         self.frames_written = 0
         self.written = False  # True once close() has put a complete file at ``path``
         self._offset: float | None = None if rebase else 0.0
@@ -128,7 +137,7 @@ class VideoWriter(SinkBase):
         if self._last_pts is not None and pts <= self._last_pts:
             pts = self._last_pts + 1  # the muxer needs strictly increasing pts; a clash is a rounding artefact
         self._last_pts = pts
-        video_frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="bgr24")
+        video_frame = self.colour.to_yuv420p(np.ascontiguousarray(image))
         video_frame.pts = pts
         video_frame.time_base = self.time_base
         self._wrap(self._encode, self._video, video_frame)
@@ -190,6 +199,11 @@ class VideoWriter(SinkBase):
                                             options={"crf": str(self.crf), "preset": self.preset})
         stream.width, stream.height = even_size(width, height)
         stream.pix_fmt = "yuv420p"
+        if self.colour is None:
+            self.colour = Colour.default(width, height)
+        self.colour.tag(stream.codec_context)
+        if self.sample_aspect_ratio:
+            stream.codec_context.sample_aspect_ratio = self.sample_aspect_ratio
         stream.codec_context.time_base = self.time_base
         stream.time_base = self.time_base
         if self.rotation:
