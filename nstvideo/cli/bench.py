@@ -115,8 +115,8 @@ def _bench_stylize(args: argparse.Namespace) -> list[dict]:
     for round_ in range(1, args.rounds + 1):
         for w, h in args.sizes:
             frame = _bench_frame(args, (w, h))
+            base = None  # the first row's rate at this size: the baseline's
             for brush in args.brush:
-                base = None
                 for name, run, brushed in rows:
                     if not brushed and brush != args.brush[0]:
                         continue  # no brush: measured once per size
