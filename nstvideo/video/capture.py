@@ -8,6 +8,10 @@ Two policies, chosen by the source (or by ``live=``):
 * **file**: every frame, in order, through a bounded queue. The reader blocks when the queue is full, so
   a slow consumer loses nothing and memory stays bounded.
 
+A file's frames carry their pts x time_base, as ``convert`` reads them: OpenCV's ``POS_MSEC`` counts from
+the stream's start time, so a clip that starts at 2 s would otherwise start at 0 here and at 2 s there.
+Only regular files are opened (a FIFO would block the open forever).
+
 ``read()`` returns the next ``Frame``, ``None`` at the end of the stream, and raises ``CaptureError`` when
 the source failed: never a silent hang or a silent end. OpenCV's ``read()`` says only "no frame", so:
 
@@ -26,6 +30,7 @@ import time
 from collections import deque
 from pathlib import Path
 
+import av
 import cv2
 import numpy as np
 
@@ -90,6 +95,8 @@ class Capture:
         self._error: CaptureError | None = None
         self._thread: threading.Thread | None = None
         self._t0 = 0.0
+        self._start = 0.0  # seconds a file's POS_MSEC is behind its pts (its stream's start time)
+        self._origin = 0.0  # a file's first timestamp: where a file read live starts its clock
 
     # -- public -------------------------------------------------------------------------------------------
 
@@ -103,6 +110,10 @@ class Capture:
             self._cap.release()
             raise CaptureError(f"{_describe(self.source)} opened but gave no frame; "
                                "check that it is a video and not in use by another program", self.source)
+        if not (self.is_camera or self.is_stream):
+            first = _first_pts(Path(self.source))
+            self._start = 0.0 if first is None else first - self._cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+            self._origin = self._timestamp(self._cap)
         fps = self._cap.get(cv2.CAP_PROP_FPS)
         self.fps = fps if 0 < fps < 1000 else None
         self._first = resize_max_side(image, self.max_side)
@@ -179,6 +190,9 @@ class Capture:
                 raise CaptureError(f"{path} does not exist; check the path", self.source)
             if path.is_dir():
                 raise CaptureError(f"{path} is a folder; name a video file", self.source)
+            if not path.is_file():
+                raise CaptureError(f"{path} is not a regular file (a FIFO, socket or device); name a video file, "
+                                   "or a camera by its number", self.source)
         if self.is_stream:
             params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, STREAM_OPEN_TIMEOUT_MS,
                       cv2.CAP_PROP_READ_TIMEOUT_MSEC, STREAM_READ_TIMEOUT_MS]
@@ -228,7 +242,7 @@ class Capture:
                 timestamp = self._timestamp(cap)
                 if self.live and not (self.is_camera or self.is_stream):
                     # A file played live: show each frame at its own time, like a camera would.
-                    self._stopping.wait(max(0.0, timestamp - self.clock()))
+                    self._stopping.wait(max(0.0, timestamp - self._origin - self.clock()))
                 if index > 0:
                     image = resize_max_side(image, self.max_side)  # the first was resized in start()
                 self._put(Frame(image, timestamp, index))
@@ -257,7 +271,7 @@ class Capture:
     def _timestamp(self, cap: cv2.VideoCapture) -> float:
         if self.is_camera or self.is_stream:
             return self.clock()
-        return cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+        return cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0 + self._start
 
     def _put(self, frame: Frame) -> None:
         with self._cond:
@@ -277,3 +291,15 @@ class Capture:
         with self._cond:
             self._error = error
             self._cond.notify_all()
+
+
+def _first_pts(path: Path) -> float | None:
+    """The first frame's pts x time_base as PyAV decodes it (what ``convert`` uses); None when unknown."""
+    try:
+        with av.open(str(path)) as container:
+            frame = next(container.decode(video=0), None)
+    except (av.FFmpegError, IndexError, StopIteration):
+        return None
+    if frame is None or frame.pts is None:
+        return None
+    return float(frame.pts * frame.time_base)

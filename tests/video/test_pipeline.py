@@ -1,6 +1,7 @@
 """Capture -> inference worker -> sinks: drop policies, style changes mid-stream, errors, stopping."""
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -152,6 +153,29 @@ def test_real_clip_file_capture_matches_pyav_timestamps(video_dir):
     assert len(frames) == len(expected) == 100
     assert [f.timestamp for f in frames] == pytest.approx(expected, abs=1e-3)
     assert frames[0].image.shape == (36, 64, 3)
+
+
+@pytest.mark.parametrize("name", ["late.mp4", "late.mkv"])
+def test_file_that_starts_late_keeps_its_timestamps_like_convert(make_clip, name):
+    """MP4 keeps the 2 s start as the stream's start time, which OpenCV's POS_MSEC subtracts; MKV does not."""
+    src = make_clip(name, timestamps=[2.0 + i / 15 for i in range(6)])
+    with Capture(src) as capture:
+        frames = list(capture)
+    with av.open(str(src)) as container:
+        expected = [float(f.pts * f.time_base) for f in container.decode(video=0)]
+    assert expected[0] == pytest.approx(2.0, abs=1e-3)
+    assert [f.timestamp for f in frames] == pytest.approx(expected, abs=1e-3)
+    started = time.monotonic()
+    with Capture(src, live=True) as capture:  # played live, the first frame is due at once, not after 2 s
+        assert capture.read(timeout=1.5).timestamp == pytest.approx(2.0, abs=1e-3)
+    assert time.monotonic() - started < 1.5
+
+
+def test_fifo_is_refused_not_waited_on(tmp_path):
+    fifo = tmp_path / "pipe.mp4"
+    os.mkfifo(fifo)
+    with pytest.raises(CaptureError, match="not a regular file"):
+        Capture(fifo).start()
 
 
 def test_stream_that_dies_mid_way_is_an_error_not_an_end(video_dir, tmp_path, http_server):
