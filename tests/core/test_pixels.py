@@ -52,3 +52,16 @@ def test_blend_endpoints():
     assert pixels.blend(b, a, 1.0).equal(b)
     assert pixels.blend(b, a, 0.0).equal(a)
     assert pixels.blend(b, a, 0.25).mean().item() == pytest.approx(0.25)
+
+
+def test_the_opencv_conversions_give_the_bytes_the_torch_ones_do():
+    """float32 on the CPU goes through OpenCV (fewer copies); float64 through torch: the same bytes."""
+    g = torch.Generator().manual_seed(3)
+    y = torch.rand(2, 3, 17, 23, generator=g) * 1.4 - 0.2  # out of range on both sides, as a network gives
+    y[0, 0, 0, :4] = torch.tensor([0.5 / 255, 1.5 / 255, 2.5 / 255, 254.5 / 255])  # halves: round to even
+    np.testing.assert_array_equal(pixels.to_images(y), pixels.to_images(y.double()))
+    frames = np.random.default_rng(2).integers(0, 256, (2, 17, 23, 3), dtype=np.uint8)
+    torch.testing.assert_close(pixels.to_tensor(frames), pixels.to_tensor(frames, dtype=torch.float64).float())
+    view = frames[:, ::2, 1:]  # not contiguous
+    assert pixels.to_tensor(view).shape == (2, 3, 9, 22)
+    np.testing.assert_array_equal(pixels.to_images(pixels.to_tensor(view)), view)
