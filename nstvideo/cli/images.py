@@ -2,15 +2,16 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
 from tqdm import tqdm
 
 from ..core.device import select_device
-from ..core.errors import NstVideoError, OutputExistsError
+from ..core.errors import InputError, NstVideoError, OutputExistsError
 from ..core.gatys import GatysConfig, stylize_gatys
-from ..core.images import IMAGE_SUFFIXES, check_image_output, read_image, write_image
+from ..core.images import IMAGE_SUFFIXES, check_image_output, check_name_length, read_image, write_image
 from ..core.styles import import_pth, installed_styles, style_dirs
 from ..core.stylize_files import StylizeConfig, stylize_files
 from ..core.vgg import load_vgg
@@ -41,7 +42,12 @@ def cmd_gatys(args: argparse.Namespace) -> int:
 
 
 def cmd_stylize(args: argparse.Namespace) -> int:
-    is_file = names_a_file(args.output, IMAGE_SUFFIXES)
+    args.output, as_folder = Path(args.output), args.output.endswith(("/", os.sep))
+    check_name_length(args.output)
+    is_file = not as_folder and names_a_file(args.output, IMAGE_SUFFIXES)
+    if not is_file and not as_folder and args.output.suffix and not args.output.is_dir():
+        raise InputError(f"cannot write images as {args.output.suffix!r}; name the output .png or .jpg, or end a "
+                         f"folder's name with '/' ({args.output}/)", args.output)
     if is_file and len(args.images) > 1:
         args.parser.error(f"-o {args.output} names one image but {len(args.images)} were given; give a folder")
     if is_file:
@@ -106,7 +112,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("stylize", help="stylize image files with a trained style")
     p.add_argument("images", type=Path, nargs="+")
     p.add_argument("--style", required=True, help="a style name (see 'nstvideo styles') or a .safetensors path")
-    p.add_argument("-o", "--output", type=Path, required=True,
+    p.add_argument("-o", "--output", required=True,
                    help="output folder (results are named <input>_<style>), or a file name for a single image")
     p.add_argument("--max-side", type=positive_int, default=None, help="shrink inputs so the longer side is at most N")
     p.add_argument("--overwrite", action="store_true")

@@ -9,12 +9,11 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 
-from .errors import DatasetError
-from .images import IMAGE_SUFFIXES, resize_short_side
+from .errors import DatasetError, InputError
+from .images import IMAGE_SUFFIXES, read_image, resize_short_side
 
 log = logging.getLogger(__name__)
 
@@ -55,11 +54,11 @@ class PhotoCache:
                                "raise the photo size or lower the crop size", folder)
         images, self.skipped = [], []
         for path in paths:
-            data = np.fromfile(path, dtype=np.uint8)
-            image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
-            if image is None:
+            try:
+                image = read_image(path)
+            except InputError as exc:
                 self.skipped.append(path)
-                log.warning("skipping %s: not a readable image", path)
+                log.warning("skipping %s", exc)
                 continue
             images.append(_square(image, self.side)[..., ::-1])  # BGR -> RGB
         if len(images) < MIN_IMAGES:

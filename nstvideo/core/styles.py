@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from importlib.resources import files
 from pathlib import Path
@@ -20,15 +21,18 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
 from .errors import InputError, ModelLoadError, StyleNotFoundError
-from .images import atomic_output
+from .images import atomic_output, check_regular_file
+from .names import safe_name
 from .torch_files import load_weights_only
 from .transformer_net import ARCHITECTURE, NETWORKS, StyleNetwork, TransformerNet, build_network, channels_for
+from .weights_check import MAX_WIDTH, check_architecture, check_finite, check_tensors
 
 FORMAT = "nstvideo-style"
 FORMAT_VERSION = 1
 SUFFIX = ".safetensors"
 SHIPPED_DIR = Path(str(files("nstvideo.weights")))  # a real folder: pip installs packages unzipped
 _INT_KEYS = ("format_version", "iterations", "residual_blocks")
+_SAFETENSORS_DTYPES = {"F16": torch.float16, "F32": torch.float32, "BF16": torch.bfloat16}
 
 
 @dataclass
@@ -63,9 +67,11 @@ class StyleInfo:
 
     @classmethod
     def from_metadata(cls, meta: dict[str, str], path: Path) -> "StyleInfo":
+        """ModelLoadError for metadata out of bounds: an unsafe name, an unknown or unbounded network,
+        a recipe or training record that is not a JSON object."""
         try:
-            return cls(
-                name=meta.get("name") or path.stem,
+            info = cls(
+                name=safe_name(meta.get("name") or path.stem, "its style name"),
                 architecture=meta.get("architecture", ARCHITECTURE),
                 width=float(meta.get("width", 1.0)),
                 residual_blocks=int(meta.get("residual_blocks", 5)),
@@ -78,8 +84,14 @@ class StyleInfo:
                 training=json.loads(meta.get("training", "{}")),
                 path=path,
             )
-        except (ValueError, TypeError) as exc:
-            raise ModelLoadError(f"{path} has unreadable style metadata ({exc}); re-export the style", path) from exc
+            check_architecture(info.architecture, info.width, info.residual_blocks)
+            for key in ("recipe", "training"):
+                if not isinstance(getattr(info, key), dict):
+                    raise ValueError(f"{key} is not a JSON object")
+        except (ValueError, TypeError, OverflowError) as exc:  # ConfigError is a ValueError
+            raise ModelLoadError(f"{path} has unusable style metadata ({exc}); re-export or train the style again",
+                                 path) from exc
+        return info
 
 
 def user_style_dir() -> Path:
@@ -106,15 +118,18 @@ def _read_header(path: Path) -> dict[str, str]:
             "'nstvideo import-pth FILE --name NAME'",
             path,
         )
+    version = meta.get("format_version", str(FORMAT_VERSION))
+    if not (version.isascii() and version.isdigit()) or int(version) < 1:
+        raise ModelLoadError(f"{path} has an invalid format version {version!r}; copy or train the style again", path)
+    if int(version) > FORMAT_VERSION:
+        raise ModelLoadError(f"{path} has format version {version}, newer than this nstvideo reads; upgrade "
+                             "nstvideo to use it", path)
     if meta.get("architecture") not in NETWORKS:
         raise ModelLoadError(
             f"{path} holds a {meta.get('architecture')!r} network; this version of nstvideo runs "
             f"{' and '.join(map(repr, NETWORKS))} styles only; upgrade nstvideo to use it",
             path,
         )
-    if not meta.get("format_version", "0").isdigit() or int(meta["format_version"]) > FORMAT_VERSION:
-        raise ModelLoadError(f"{path} has format version {meta.get('format_version')!r}, newer than this "
-                             "nstvideo reads; upgrade nstvideo to use it", path)
     return meta
 
 
@@ -129,17 +144,22 @@ def load_style(path: str | Path) -> tuple[StyleNetwork, StyleInfo]:
     path = Path(path)
     try:
         with safe_open(str(path), framework="pt") as f:
+            shapes = {k: (tuple(f.get_slice(k).get_shape()), _SAFETENSORS_DTYPES.get(f.get_slice(k).get_dtype()))
+                      for k in f.keys()}
+            try:
+                check_tensors(shapes, info.architecture, info.width, info.residual_blocks)  # before allocating
+            except ModelLoadError as exc:
+                raise ModelLoadError(f"{path} does not match its declared architecture: {exc}; copy or train the "
+                                     "style again", path) from exc
             state = {k: f.get_tensor(k).float() for k in f.keys()}
+        try:
+            check_finite(state)
+        except ModelLoadError as exc:
+            raise ModelLoadError(f"{path} cannot be used: {exc}; copy or train the style again", path) from exc
     except (SafetensorError, OSError, ValueError) as exc:
         raise ModelLoadError(f"{path} is corrupt or truncated ({exc}); copy or train it again", path) from exc
-    try:
-        model = build_network(info.architecture, info.width, info.residual_blocks)
-        model.load_state_dict(state)
-    except (RuntimeError, ValueError) as exc:
-        first_line = str(exc).strip().splitlines()[0]
-        raise ModelLoadError(
-            f"{path} does not match its declared architecture ({info.architecture}, width {info.width:g}): {first_line}", path
-        ) from exc
+    model = build_network(info.architecture, info.width, info.residual_blocks)
+    model.load_state_dict(state)
     return model.eval(), info
 
 
@@ -203,22 +223,26 @@ def convert_examples_state(state: dict[str, torch.Tensor]) -> TransformerNet:
     conv1 sees x/255 instead of x (its weights are multiplied by 255) and deconv3 must output y/255
     (its weights and bias are divided by 255). Outputs match the original to float precision.
     """
-    state = {k: v.float() for k, v in state.items() if not k.endswith(_LEGACY_SUFFIXES)}
-    if "conv1.conv2d.weight" not in state:
+    if not all(isinstance(k, str) for k in state):
+        raise ModelLoadError("not a fast_neural_style state dict: its keys are not layer names")
+    state = {k: v for k, v in state.items() if not k.endswith(_LEGACY_SUFFIXES)}
+    conv1 = state.get("conv1.conv2d.weight")
+    if conv1 is None:
         raise ModelLoadError("not a fast_neural_style state dict: it has no 'conv1.conv2d.weight'")
-    c1 = state["conv1.conv2d.weight"].shape[0]
+    c1 = conv1.shape[0] if conv1.dim() == 4 else 0
     width = c1 / 32
-    if channels_for(width)[0] != c1:
-        raise ModelLoadError(f"unsupported first-layer width {c1}")
-    blocks = len({k.split(".")[0] for k in state if k.startswith("res")})
+    if not 0 < width <= MAX_WIDTH or channels_for(width)[0] != c1:
+        raise ModelLoadError(f"its first layer has {c1 or 'no'} filters; fast_neural_style networks have 32 "
+                             f"(4 to {int(32 * MAX_WIDTH)} for other widths)")
+    blocks = len({k.split(".")[0] for k in state if re.fullmatch(r"res\d+", k.split(".")[0])})
+    check_tensors({k: (tuple(v.shape), v.dtype) for k, v in state.items()}, ARCHITECTURE, width, blocks)
+    check_finite(state)
+    state = {k: v.float() for k, v in state.items()}
     state["conv1.conv2d.weight"] = state["conv1.conv2d.weight"] * 255.0
     state["deconv3.conv2d.weight"] = state["deconv3.conv2d.weight"] / 255.0
     state["deconv3.conv2d.bias"] = state["deconv3.conv2d.bias"] / 255.0
     model = TransformerNet(width=width, residual_blocks=blocks)
-    try:
-        model.load_state_dict(state)
-    except RuntimeError as exc:
-        raise ModelLoadError(f"not a fast_neural_style TransformerNet: {str(exc).splitlines()[0]}") from exc
+    model.load_state_dict(state)
     return model.eval()
 
 
@@ -228,8 +252,8 @@ def import_pth(path: str | Path, name: str, out: str | Path | None = None, overw
     Loaded with ``weights_only=True``: a file that needs arbitrary pickled objects is refused, never run.
     """
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path} does not exist; check the path", path)
+    name = safe_name(name, "--name")
+    check_regular_file(path, "a .pth file")
     raw = load_weights_only(path, "export a plain state dict (torch.save(model.state_dict(), path))")
     if isinstance(raw, dict) and "state_dict" in raw and isinstance(raw["state_dict"], dict):
         raw = raw["state_dict"]
@@ -238,7 +262,8 @@ def import_pth(path: str | Path, name: str, out: str | Path | None = None, overw
     try:
         model = convert_examples_state(raw)
     except ModelLoadError as exc:
-        raise ModelLoadError(f"{path}: {exc}", path) from exc
+        raise ModelLoadError(f"{path}: {exc}; only pytorch/examples fast_neural_style models can be imported",
+                             path) from exc
     target = Path(out) if out else user_style_dir() / f"{name}{SUFFIX}"
     info = StyleInfo(name=name, recipe={"imported_from": path.name, "source": "pytorch/examples fast_neural_style"})
     return save_style(target, model, info, overwrite=overwrite)

@@ -5,8 +5,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import InputError, NstVideoError, OutputExistsError
-from .images import check_target, read_image, refuse_overwriting_input, resize_max_side, write_image
+from .errors import InputError, NstVideoError
+from .images import (check_name_length, check_output, check_target, read_image, refuse_overwriting_input,
+                     resize_max_side, write_image)
+from .names import safe_name
 from .stylize import Stylizer, StyleOptions
 
 
@@ -32,7 +34,7 @@ def output_path(config: StylizeConfig, source: Path, style_name: str) -> Path:
     if config.output is not None:
         return config.output
     suffix = source.suffix.lower() if source.suffix.lower() in (".jpg", ".jpeg", ".png", ".webp") else ".png"
-    return config.out_dir / f"{source.stem}_{style_name}{suffix}"
+    return check_name_length(config.out_dir / f"{source.stem}_{safe_name(style_name, 'the style name')}{suffix}")
 
 
 def stylize_files(
@@ -52,8 +54,7 @@ def stylize_files(
             if target in written:
                 raise InputError(f"{source} would be written to {target} too, over another input's result; "
                                  "rename one of them or stylize them separately", source)
-            if target.exists() and not config.overwrite:
-                raise OutputExistsError(target)  # before the work, not after
+            check_output(target, config.overwrite)  # before the work, not after
             image = resize_max_side(read_image(source), config.max_side)
             result = stylizer.stylize_image(image, config.options)
             write_image(target, result, config.overwrite)
