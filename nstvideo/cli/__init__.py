@@ -12,12 +12,12 @@ import sys
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import bench, images, live, temporal, train, video
+    from . import bench, gallery, images, live, temporal, train, video
 
     parser = argparse.ArgumentParser(prog="nstvideo", description="Neural style transfer for images and video.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (live, images, train, video, temporal, bench):
+    for module in (live, images, train, video, temporal, gallery, bench):
         module.register(sub)
     return parser
 

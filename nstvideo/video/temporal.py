@@ -92,3 +92,21 @@ def evaluate_videos(original: str | Path, stylized: str | Path, *, max_frames: i
 
     report = evaluate(pairs(), reference=reference, vgg=vgg, painting=painting)
     return TemporalJob(report, sizes[0], notes)
+
+
+def frame_at(path: str | Path, seconds: float) -> np.ndarray:
+    """The first decoded frame at or after ``seconds`` (the last one if the video is shorter), uint8 BGR."""
+    path = Path(path)
+    last = None
+    with open_video(path) as container:
+        stream = video_stream(container, path)
+        try:
+            for frame in container.decode(stream):
+                last = frame
+                if frame.time is not None and frame.time >= seconds:
+                    break
+        except av.FFmpegError as exc:
+            raise decode_error(path, exc) from exc
+    if last is None:
+        raise decode_error(path, ValueError("no frame could be decoded"))
+    return last.to_ndarray(format="bgr24")

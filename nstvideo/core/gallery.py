@@ -1,0 +1,56 @@
+"""A contact sheet of styles: every style on the same pictures, one row a style, for the README's gallery.
+
+Made from the style files themselves (their networks and their metadata's title and artist), so the
+gallery is always what the styles paint now, never a separately kept picture.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+
+from .stylize import Stylizer
+
+LABEL_HEIGHT = 26
+GAP = 4
+_FONT = cv2.FONT_HERSHEY_SIMPLEX
+
+
+def fit_height(image: np.ndarray, height: int) -> np.ndarray:
+    h, w = image.shape[:2]
+    return cv2.resize(image, (max(1, round(w * height / h)), height), interpolation=cv2.INTER_AREA)
+
+
+def _label(text: str, width: int) -> np.ndarray:
+    strip = np.full((LABEL_HEIGHT, width, 3), 255, np.uint8)
+    scale = 0.5
+    while scale > 0.3 and cv2.getTextSize(text, _FONT, scale, 1)[0][0] > width - 12:
+        scale -= 0.05
+    cv2.putText(strip, text, (6, LABEL_HEIGHT - 8), _FONT, scale, (40, 40, 40), 1, cv2.LINE_AA)
+    return strip
+
+
+def _row(cells: Sequence[np.ndarray], label: str) -> np.ndarray:
+    gap = np.full((cells[0].shape[0], GAP, 3), 255, np.uint8)
+    pictures = [cells[0]]
+    for cell in cells[1:]:
+        pictures += [gap, cell]
+    body = np.hstack(pictures)
+    return np.vstack([_label(label, body.shape[1]), body])
+
+
+def contact_sheet(stylizers: Sequence[Stylizer], pictures: Sequence[np.ndarray], height: int = 256) -> np.ndarray:
+    """uint8 BGR: a first row of ``pictures`` as they are, then one row per style, each picture painted at
+    ``height`` px high (the size it is shown at, so strokes read as they would in a frame that size)."""
+    inputs = [fit_height(p, height) for p in pictures]
+    rows = [_row(inputs, "original")]
+    for stylizer in stylizers:
+        info = stylizer.info
+        label = info.description if info is not None else stylizer.name
+        rows.append(_row([stylizer.stylize_image(p) for p in inputs], label))
+    gap = np.full((GAP, rows[0].shape[1], 3), 255, np.uint8)
+    sheet = [rows[0]]
+    for row in rows[1:]:
+        sheet += [gap, row]
+    return np.vstack(sheet)
