@@ -31,6 +31,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
         max_side=args.max_side, crf=args.crf, preset=args.preset,
         options=style_options(args),
         device=args.device, runtime=args.runtime, batch_size=args.batch_size, overwrite=args.overwrite,
+        keep_partial=args.keep_partial,
     )
     many = len(config.inputs) > 1
     overall = tqdm(total=len(config.inputs), desc="videos", unit="video", position=0, disable=None if many else True)
@@ -79,6 +80,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--preset", choices=X264_PRESETS, default="medium", help="x264 speed/size trade-off")
     p.add_argument("--batch-size", type=positive_int, default=4, help="frames per network call (default 4)")
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    p.add_argument("--keep-partial", action="store_true",
+                   help="for a truncated or damaged input, keep the frames that can be read (it still fails)")
     add_style_options(p)
     add_device(p)
     add_runtime(p)

@@ -25,12 +25,16 @@ from ..core.images import IMAGE_SUFFIXES, check_target, refuse_overwriting_input
 from ..core.stylize import StyleOptions, Stylizer
 from .colour import Colour
 from .frame import Frame
+from .integrity import truncation
 from .writer import VideoWriter
 
 log = logging.getLogger(__name__)
 
 OUTPUT_SUFFIX = ".mp4"
 MAX_RATE_HINT = 1000
+# A file whose packets end this much before its declared duration was cut off (a Matroska file's cues
+# and the last cluster can go without the header noticing). Slack for muxers that round the duration.
+DURATION_SLACK_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,7 @@ class ConvertConfig:
     runtime: str = "auto"  # one of core.device.RUNTIME_CHOICES
     batch_size: int = 4
     overwrite: bool = False
+    keep_partial: bool = False  # a truncated or damaged input still fails, but what could be read is kept
 
     def __post_init__(self) -> None:
         check_target(self.output, self.out_dir, len(self.inputs))
@@ -87,6 +92,7 @@ class VideoInfo:
     audio_codec: str | None
     colour: Colour  # of the first frame: its tags, or what a player assumes for an untagged video
     sample_aspect_ratio: Fraction | None  # of the pixels; None when square or unknown
+    damage: str | None = None  # why the file is incomplete (probed with keep_partial), else None
 
 
 class Cancelled(Exception):
@@ -94,16 +100,30 @@ class Cancelled(Exception):
 
 
 def open_video(path: Path) -> av.container.InputContainer:
+    """Open a video file for reading; refuses what is not one: folders, FIFOs and devices (which would block
+    the open forever), empty files, still images whatever their name, files FFmpeg cannot read."""
     if not path.exists():
         raise InputError(f"{path} does not exist; check the path", path)
     if path.is_dir():
         raise InputError(f"{path} is a folder; name a video file", path)
+    if not path.is_file():
+        raise InputError(f"{path} is not a regular file (a FIFO, socket or device); name a video file", path)
     if path.suffix.lower() in IMAGE_SUFFIXES:
         raise InputError(f"{path} is a still image; stylize it with 'nstvideo stylize'", path)
+    if path.stat().st_size == 0:
+        raise DecodeError(f"{path} is empty (0 bytes); name a video file, or re-download it", path)
     try:
-        return av.open(str(path))
+        container = av.open(str(path))
     except av.FFmpegError as exc:
+        if (damage := truncation(path)) is not None:
+            raise damaged_error(path, damage) from exc
         raise DecodeError(f"{path} is not a video file FFmpeg can read ({exc.strerror}); check the file", path) from exc
+    kind = container.format.name
+    if kind == "image2" or (kind.endswith("_pipe") and kind != "gif_pipe"):
+        container.close()
+        raise InputError(f"{path} is a still image ({kind.removesuffix('_pipe')}), whatever its name; "
+                         "stylize it with 'nstvideo stylize'", path)
+    return container
 
 
 def video_stream(container: av.container.InputContainer, path: Path) -> av.video.stream.VideoStream:
@@ -117,25 +137,39 @@ def decode_error(path: Path, exc: Exception) -> DecodeError:
     return DecodeError(f"{path} is corrupt or truncated ({detail}); re-encode or re-download it", path)
 
 
-def probe(path: str | Path) -> VideoInfo:
-    """Open ``path`` and decode its first frame; raises ``InputError`` / ``DecodeError`` when it is no video."""
+def damaged_error(path: Path, damage: str) -> DecodeError:
+    """``damage``: a phrase from ``integrity.truncation`` or ``convert_file`` ("truncated: ...")."""
+    return DecodeError(f"{path} is {damage}; re-download or re-export it (--keep-partial keeps the frames "
+                       "that can be read)", path)
+
+
+def probe(path: str | Path, *, keep_partial: bool = False) -> VideoInfo:
+    """Open ``path`` and decode its first frame; raises ``InputError`` / ``DecodeError`` when it is no video.
+
+    A truncated or damaged file raises too, unless ``keep_partial``: then ``damage`` says what is wrong.
+    """
     path = Path(path)
     with open_video(path) as container:
+        damage = truncation(path, container.format.name)
+        if damage and (not keep_partial or not container.streams.video):
+            raise damaged_error(path, damage)
         stream = video_stream(container, path)
         try:
             first = next(container.decode(stream), None)
         except av.FFmpegError as exc:
             raise decode_error(path, exc) from exc
+        damage = damage or _index_past_end(path, stream)
+        if damage and (not keep_partial or first is None):
+            raise damaged_error(path, damage)
         if first is None:
             raise DecodeError(f"{path} has a video stream but no frame could be decoded; check the file", path)
-        _check_complete(path, stream)
         rate = stream.guessed_rate or stream.average_rate
         audio = container.streams.audio[0].codec_context.name if container.streams.audio else None
         return VideoInfo(
             width=first.width, height=first.height, time_base=stream.time_base, frames=stream.frames or None,
             rate_hint=rate if rate and 0 < rate <= MAX_RATE_HINT else None,
             rotation=round(first.rotation or 0), audio_codec=audio, colour=Colour.of_frame(first),
-            sample_aspect_ratio=_sample_aspect_ratio(stream),
+            sample_aspect_ratio=_sample_aspect_ratio(stream), damage=damage,
         )
 
 
@@ -145,16 +179,34 @@ def _sample_aspect_ratio(stream: av.video.stream.VideoStream) -> Fraction | None
     return Fraction(sar) if sar and sar > 0 and sar != 1 else None
 
 
-def _check_complete(path: Path, stream: av.video.stream.VideoStream) -> None:
-    """Fail at once when the container's index points past the end of the file (a cut-off download).
+def _index_past_end(path: Path, stream: av.video.stream.VideoStream) -> str | None:
+    """Whether the container's index points past the end of the file (a cut-off download).
 
     Only containers with an index up front (MP4/MOV with the moov first, MKV with cues) can be checked
     here; ``convert_file`` also counts the packets it actually got.
     """
     ends = [entry.pos + entry.size for entry in stream.index_entries if entry.pos >= 0]
     if ends and max(ends) > path.stat().st_size:
-        raise DecodeError(f"{path} is truncated: its index points past the end of the file; "
-                          "re-download or re-export it", path)
+        return "truncated: its index points past the end of the file"
+    return None
+
+
+def _shortfall(container: av.container.InputContainer, streams: list, packets: int, expected_packets: int,
+               end: float, corrupt: int, decoded: int) -> str | None:
+    """What is missing from a file that was read to its end, as a phrase for ``damaged_error``; or None.
+
+    ``end``: where the last video or audio packet ends (seconds); ``corrupt``: frames the decoder flagged.
+    """
+    if expected_packets and packets < expected_packets:
+        return f"truncated: {packets} of {expected_packets} video packets are there"
+    declared = [float(((s.start_time or 0) + s.duration) * s.time_base) for s in streams if s.duration]
+    if not declared and container.duration:
+        declared = [((container.start_time or 0) + container.duration) / av.time_base]
+    if declared and end < max(declared) - DURATION_SLACK_S:
+        return f"truncated: it declares {max(declared):.1f} s but ends at {end:.1f} s"
+    if corrupt:
+        return f"damaged: {corrupt} of {decoded} frames have errors"
+    return None
 
 
 def output_size(width: int, height: int, max_side: int | None) -> tuple[int, int]:
@@ -178,12 +230,16 @@ def convert_file(source: str | Path, target: str | Path, stylizer: Stylizer, con
     ``on_frames(n)`` reports progress after each batch; ``should_stop()`` is checked before each batch
     and raises ``Cancelled``. Raises ``InputError``/``DecodeError`` for a bad input, ``OutputExistsError``
     when ``target`` exists and ``config.overwrite`` is off, ``EncodeError`` when writing fails.
+
+    A truncated or damaged input (cut off, fewer packets or seconds than it declares, frames the decoder
+    flags as corrupt, a decoding error) raises ``DecodeError``; with ``config.keep_partial`` the frames
+    that could be read are written to ``target`` first, and the error says so.
     """
     source, target = Path(source), Path(target)
     if target.exists() and not config.overwrite:
         raise OutputExistsError(target)  # before any decoding
     if info is None:
-        info = probe(source)
+        info = probe(source, keep_partial=config.keep_partial)
     width, height = output_size(info.width, info.height, config.max_side)
     with open_video(source) as container:
         video = video_stream(container, source)
@@ -208,16 +264,22 @@ def convert_file(source: str | Path, target: str | Path, stylizer: Stylizer, con
                     on_frames(len(batch))
                 batch.clear()
 
-            decoded = packets = 0
+            decoded = packets = corrupt = 0
+            end = 0.0  # where the video and audio packets read so far end, in seconds
+            damage = info.damage
             previous: float | None = None
+            streams = [s for s in (video, audio) if s is not None]
             try:
-                for packet in container.demux([s for s in (video, audio) if s is not None]):
+                for packet in container.demux(streams):
+                    if packet.pts is not None:
+                        end = max(end, float((packet.pts + (packet.duration or 0)) * packet.time_base))
                     if audio is not None and packet.stream.index == audio.index:
                         writer.write_audio(packet)
                         continue
                     if packet.size:
                         packets += 1
                     for decoded_frame in packet.decode():
+                        corrupt += decoded_frame.is_corrupt
                         timestamp = _timestamp(decoded_frame, previous, info.rate_hint)
                         previous = timestamp
                         image = resize_max_side(info.colour.to_bgr(decoded_frame), config.max_side)
@@ -226,13 +288,18 @@ def convert_file(source: str | Path, target: str | Path, stylizer: Stylizer, con
                         if len(batch) >= config.batch_size:
                             flush()
             except av.FFmpegError as exc:
-                raise decode_error(source, exc) from exc
+                if not config.keep_partial:
+                    raise decode_error(source, exc) from exc
+                damage = damage or f"damaged (decoding stopped: {getattr(exc, 'strerror', None) or exc})"
             flush()
-            if expected_packets and packets < expected_packets:
-                raise DecodeError(f"{source} is truncated: {packets} of {expected_packets} video packets are "
-                                  "there; re-download or re-export it", source)
             if decoded == 0:
                 raise DecodeError(f"{source}: no video frame could be decoded; check the file", source)
+            damage = damage or _shortfall(container, streams, packets, expected_packets, end, corrupt, decoded)
+            if damage and not config.keep_partial:
+                raise damaged_error(source, damage)  # inside the writer's block: the output is discarded
+    if damage:
+        raise DecodeError(f"{source} is {damage}: the {decoded} frames that could be read are in {target}, "
+                          "which is incomplete", source)
     log.info("%s: %d frames -> %s", source, decoded, target)
     return target
 
@@ -270,7 +337,7 @@ def convert_files(config: ConvertConfig, *,
             if (earlier := written_by.get(target.resolve())) is not None:
                 raise InputError(f"{source} would be written to {target}, which {earlier} was just converted to; "
                                  "rename one of them or convert them in separate runs", source)
-            info = probe(source)
+            info = probe(source, keep_partial=config.keep_partial)
         except NstVideoError as exc:
             result = exc
         if on_start:

@@ -238,3 +238,26 @@ def _stylizer(style):
     from nstvideo.core.stylize import Stylizer
 
     return Stylizer.from_style(style, "cpu")
+
+
+def test_truncated_mkv_fails_and_keep_partial_keeps_what_can_be_read(video_dir, random_style, tmp_path):
+    """Matroska has no index up front: the Segment size and the declared duration tell it was cut off."""
+    src = video_dir / "pancake_kitchen.mp4"
+    mkv = tmp_path / "pancake.mkv"
+    with av.open(str(src)) as inp, av.open(str(mkv), "w") as out:
+        stream = out.add_stream_from_template(inp.streams.video[0])
+        for packet in inp.demux(inp.streams.video[0]):
+            if packet.dts is not None:
+                packet.stream = stream
+                out.mux(packet)
+    cut = tmp_path / "cut.mkv"
+    cut.write_bytes(mkv.read_bytes()[: mkv.stat().st_size * 4 // 10])
+    out = tmp_path / "out.mp4"
+    summary = convert_files(config([cut], random_style, output=out, max_side=32))
+    assert "truncated" in str(summary.failed[cut]) and "--keep-partial" in str(summary.failed[cut])
+    assert not out.exists() and not leftovers(tmp_path)
+    summary = convert_files(config([cut], random_style, output=out, max_side=32, keep_partial=True))
+    assert "incomplete" in str(summary.failed[cut]) and str(out) in str(summary.failed[cut])
+    kept = probe(out)
+    assert 0 < kept.frames < 300 and not leftovers(tmp_path)
+    assert convert_files(config([mkv], random_style, output=tmp_path / "whole.mp4", max_side=32)).ok
