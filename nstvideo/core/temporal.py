@@ -19,6 +19,7 @@ The video's warping error is the mean over pairs. Frames here are uint8 BGR HxWx
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -42,8 +43,8 @@ BOUNDARY_RELATIVE = 0.01
 BOUNDARY_ABSOLUTE = 0.002
 
 
-def make_flow() -> cv2.DISOpticalFlow:
-    return cv2.DISOpticalFlow_create(DIS_PRESET)
+def make_flow(preset: int = DIS_PRESET) -> cv2.DISOpticalFlow:
+    return cv2.DISOpticalFlow_create(preset)
 
 
 def _gray(image: np.ndarray) -> np.ndarray:
@@ -56,12 +57,18 @@ def flows(dis: cv2.DISOpticalFlow, first: np.ndarray, second: np.ndarray) -> tup
     return dis.calc(a, b, None), dis.calc(b, a, None)
 
 
+@functools.lru_cache(maxsize=8)
+def _pixel_grid(h: int, w: int) -> np.ndarray:
+    """float32 HxWx2 of (x, y) pixel coordinates, cached: the stabilizer warps every frame at one size."""
+    grid = np.stack(np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32)), axis=-1)
+    grid.flags.writeable = False
+    return grid
+
+
 def warp(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
     """out(x) = image(x + flow(x)), bilinear, border pixels repeated (FlowNet2's Resample2d clamps too)."""
     h, w = flow.shape[:2]
-    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-    return cv2.remap(image, gx + flow[..., 0], gy + flow[..., 1], cv2.INTER_LINEAR,
-                     borderMode=cv2.BORDER_REPLICATE)
+    return cv2.remap(image, _pixel_grid(h, w) + flow, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
 def _sq(flow: np.ndarray) -> np.ndarray:
