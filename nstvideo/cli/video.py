@@ -7,8 +7,9 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from ..core.errors import NstVideoError
+from ..core.errors import ConfigError, NstVideoError
 from ..core.images import VIDEO_LOOKING_SUFFIXES
+from ..core.stabilize import DEFAULT_STRENGTH, MAX_STRENGTH, check_strength
 from ..video.convert import ConvertConfig, convert_files
 from ..video.writer import VIDEO_SUFFIXES, X264_PRESETS
 from .common import add_device, add_runtime, add_style_options, names_a_file, positive_int, style_options
@@ -21,6 +22,13 @@ def crf_value(text: str) -> int:
     return value
 
 
+def stabilize_strength(text: str) -> float:
+    try:
+        return check_strength(float(text))
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
 def cmd_convert(args: argparse.Namespace) -> int:
     if args.out_dir is not None and names_a_file(args.out_dir, VIDEO_LOOKING_SUFFIXES):
         args.output, args.out_dir = args.out_dir, None  # `-o clip.mp4` means the file, as users expect
@@ -31,7 +39,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
         max_side=args.max_side, crf=args.crf, preset=args.preset,
         options=style_options(args),
         device=args.device, runtime=args.runtime, batch_size=args.batch_size, overwrite=args.overwrite,
-        keep_partial=args.keep_partial,
+        keep_partial=args.keep_partial, stabilize=args.stabilize,
     )
     many = len(config.inputs) > 1
     overall = tqdm(total=len(config.inputs), desc="videos", unit="video", position=0, disable=None if many else True)
@@ -80,6 +88,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--preset", choices=X264_PRESETS, default="medium", help="x264 speed/size trade-off")
     p.add_argument("--batch-size", type=positive_int, default=4, help="frames per network call (default 4)")
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    p.add_argument("--stabilize", type=stabilize_strength, nargs="?", const=DEFAULT_STRENGTH, default=None,
+                   metavar="STRENGTH",
+                   help="less flicker: blend in the previous output, moved along the optical flow, where the flow "
+                        f"can be trusted; STRENGTH 0..{MAX_STRENGTH} (default {DEFAULT_STRENGTH})")
     p.add_argument("--keep-partial", action="store_true",
                    help="for a truncated or damaged input, keep the frames that can be read (it still fails)")
     add_style_options(p)

@@ -22,6 +22,7 @@ import numpy as np
 
 from ..core.errors import DecodeError, InputError, NstVideoError, OutputExistsError
 from ..core.images import IMAGE_SUFFIXES, check_target, refuse_overwriting_input, resize_max_side
+from ..core.stabilize import Stabilizer, check_strength
 from ..core.stylize import StyleOptions, Stylizer
 from .colour import Colour
 from .frame import Frame
@@ -53,10 +54,13 @@ class ConvertConfig:
     runtime: str = "auto"  # one of core.device.RUNTIME_CHOICES
     batch_size: int = 4
     overwrite: bool = False
+    stabilize: float | None = None  # a core.stabilize.Stabilizer strength; None: off
     keep_partial: bool = False  # a truncated or damaged input still fails, but what could be read is kept
 
     def __post_init__(self) -> None:
         check_target(self.output, self.out_dir, len(self.inputs))
+        if self.stabilize is not None:
+            check_strength(self.stabilize)
         if self.batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {self.batch_size}")
 
@@ -251,6 +255,7 @@ def convert_file(source: str | Path, target: str | Path, stylizer: Stylizer, con
                          audio=audio, overwrite=config.overwrite, colour=info.colour,
                          sample_aspect_ratio=info.sample_aspect_ratio) as writer:
             batch: list[Frame] = []
+            stabilizer = Stabilizer(config.stabilize) if config.stabilize is not None else None
 
             def flush() -> None:
                 if should_stop and should_stop():
@@ -259,6 +264,8 @@ def convert_file(source: str | Path, target: str | Path, stylizer: Stylizer, con
                     return
                 images = np.stack([f.image for f in batch])
                 for frame, image in zip(batch, stylizer.stylize_images(images, config.options)):
+                    if stabilizer is not None:  # in frame order, after stylization
+                        image = stabilizer.apply(frame.image, image)
                     writer.write(frame.with_image(image))
                 if on_frames:
                     on_frames(len(batch))
