@@ -27,9 +27,10 @@ from typing import TextIO
 from tqdm import tqdm
 
 from ..core.errors import InputError, NstVideoError
+from ..core.images import check_regular_file
 from ..core.styles import looks_like_path
 from ..core.transformer_net import NETWORKS
-from ..core.training import PATH_FIELDS, StepReport, TrainConfig, Trainer, TrainResult
+from ..core.training import PATH_FIELDS, StepReport, TrainConfig, Trainer, TrainResult, check_setting_types
 from .common import add_device, add_vgg, positive_int
 
 # A recipe may set any TrainConfig field; so may the flag of the same name.
@@ -38,15 +39,19 @@ _FIELDS = {f.name for f in dataclasses.fields(TrainConfig)}
 
 def load_recipe(path: Path) -> dict:
     """A recipe's keys are TrainConfig fields; relative paths are relative to the recipe file."""
+    check_regular_file(path, "a TOML recipe (see train/ for the shipped ones)")
     try:
-        recipe = tomllib.loads(path.read_text())
-    except FileNotFoundError as exc:
-        raise InputError(f"recipe {path} does not exist; see train/ for the shipped recipes", path) from exc
+        recipe = tomllib.loads(path.read_bytes().decode("utf-8"))
+    except OSError as exc:
+        raise InputError(f"cannot read recipe {path} ({exc.strerror}); check its permissions", path) from exc
+    except UnicodeDecodeError as exc:
+        raise InputError(f"recipe {path} is not text (TOML is UTF-8); name a .toml recipe", path) from exc
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"recipe {path} is not valid TOML: {exc}", path) from exc
     unknown = set(recipe) - _FIELDS
     if unknown:
         raise InputError(f"recipe {path} has unknown key(s) {sorted(unknown)}; allowed: {sorted(_FIELDS)}", path)
+    check_setting_types(recipe, f"recipe {path}: ")
     for key in set(PATH_FIELDS) & set(recipe):
         recipe[key] = (path.parent / recipe[key]).resolve()
     if isinstance(recipe.get("teacher"), str) and looks_like_path(recipe["teacher"]):  # else a style's name
@@ -155,13 +160,22 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def _train(config: TrainConfig, resume: bool, mode: str) -> int:
     progress = JsonlProgress(config) if mode == "jsonl" else BarProgress(config)
+    trainer = Trainer(config, on_step=progress.step, on_preview=lambda i, _image: progress.preview(i),
+                      resume=resume)
+
+    def stop(signum, frame) -> None:
+        """In the loop, the iteration under way finishes and the checkpoint resumes exactly; before it (or
+        at a second signal) KeyboardInterrupt, as usual."""
+        if trainer.looping and not trainer.stop_requested:
+            trainer.request_stop()
+        else:
+            raise KeyboardInterrupt
+
     # A `kill` or a closing session stops the run like Ctrl-C does: with a checkpoint to resume from.
     # Not under torchrun, which SIGTERMs the other ranks when one dies: they cannot gather a checkpoint.
     single = int(os.environ.get("WORLD_SIZE", "1")) == 1
-    previous = signal.signal(signal.SIGTERM, signal.default_int_handler) if single else None
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)} if single else {}
     try:
-        trainer = Trainer(config, on_step=progress.step, on_preview=lambda i, _image: progress.preview(i),
-                          resume=resume)
         progress.start(resume)
         try:
             result = trainer.run()
@@ -169,9 +183,12 @@ def _train(config: TrainConfig, resume: bool, mode: str) -> int:
             progress.interrupted(trainer.checkpoint_path.exists())
             return 130
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         progress.close()
+    if result.stopped:
+        progress.interrupted(True)
+        return 130
     progress.finished(result)
     return 0
 

@@ -113,8 +113,8 @@ def read_image(path: str | Path, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     if image is None and path.suffix.lower() in VIDEO_LOOKING_SUFFIXES:
         raise InputError(f"{path} is a video; stylize it with 'nstvideo convert'", path)
     if image is None:
-        raise InputError(f"{path} is not an image OpenCV can read (JPEG, PNG, BMP, WebP, TIFF), or is corrupt",
-                         path)
+        raise InputError(f"{path} is not an image OpenCV can read, or is corrupt; name a JPEG, PNG, BMP, WebP or "
+                         "TIFF file", path)
     return image
 
 

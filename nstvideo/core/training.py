@@ -13,6 +13,7 @@ import logging
 import math
 import os
 import time
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +26,8 @@ from . import losses, pixels
 from .dataset import PhotoCache
 from .device import describe_machine, select_device
 from .errors import ConfigError, InputError, ModelLoadError, OutputExistsError, TrainingError
-from .images import atomic_output, read_image, resize_max_side, write_image
+from .images import atomic_output, check_output, read_image, resize_max_side, write_image
+from .names import safe_name
 from .plot import plot_losses
 from .styles import SUFFIX, StyleInfo, load_style, resolve_style, save_style, user_style_dir
 from .torch_files import load_weights_only
@@ -35,6 +37,7 @@ from .vgg import load_vgg
 log = logging.getLogger(__name__)
 
 CHECKPOINT_VERSION = 1
+_CHECKPOINT_KEYS = {"version", "iteration", "model", "optimizer", "sampler_rng", "torch_rng"}
 LOSS_NAMES = ("total", "content", "style", "tv", "distill")
 PATH_FIELDS = ("style_image", "dataset", "out", "run_dir", "vgg_weights", "preview_image")
 # What decides what the network learns: a resumed run must match the checkpoint on all of these.
@@ -44,6 +47,8 @@ RECIPE_FIELDS = ("iterations", "batch_size", "image_size", "photo_size", "style_
 # The VGG layers a student matches its teacher's output on: relu1_2 holds colour and fine strokes,
 # relu2_2 (the content layer) their shapes; the same scale as the content loss, so weight 1 = as much.
 DISTILL_LAYERS = ("relu1_2", "relu2_2")
+# VGG's relu4_3 (the deepest style layer) lies behind three poolings: a painting needs 16 px for 2x2 there.
+MIN_PAINTING_SIDE = 16
 
 
 @dataclass
@@ -86,6 +91,8 @@ class TrainConfig:
     rights: str = ""
 
     def __post_init__(self) -> None:
+        check_setting_types(dataclasses.asdict(self))
+        safe_name(self.name, "--name")
         for name in PATH_FIELDS:
             value = getattr(self, name)
             if value is not None and not isinstance(value, Path):
@@ -101,6 +108,16 @@ class TrainConfig:
             raise ConfigError(f"--residual-blocks must be between 1 and 16, got {self.residual_blocks}")
         if self.teacher is not None:
             self.teacher = str(self.teacher)
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ConfigError(f"--{_flag(f.name)} must be a finite number, got {value}")
+            if f.name.endswith("_weight") and value < 0:
+                raise ConfigError(f"--{_flag(f.name)} must be 0 or more, got {value}")
+        if not self.lr > 0:
+            raise ConfigError(f"--lr must be above 0 (1e-3 is the usual), got {self.lr}")
+        if self.style_size is not None and self.style_size < MIN_PAINTING_SIDE:
+            raise ConfigError(f"--style-size must be at least {MIN_PAINTING_SIDE} px, got {self.style_size}")
 
     @property
     def output_path(self) -> Path:
@@ -124,6 +141,35 @@ class TrainConfig:
 
     def to_dict(self) -> dict:
         return {k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(self).items()}
+
+
+def _flag(field_name: str) -> str:
+    return field_name.replace("_", "-")
+
+
+# What each kind of TrainConfig field accepts (bool is an int in Python, but never a number here).
+_ACCEPTS = {int: ((int,), "a whole number"), float: ((int, float), "a number"), str: ((str,), "text"),
+            Path: ((str, Path), "a path"), bool: ((bool,), "true or false")}
+
+
+def check_setting_types(settings: dict, where: str = "") -> None:
+    """The one schema of training settings: ConfigError naming the first value whose type does not fit its
+    TrainConfig field (``iterations = "abc"``, ``image_size = 32.5``, a table for ``lr``...).
+
+    ``where`` starts the message ("recipe train/x.toml: "). Unknown keys are the caller's to refuse.
+    """
+    hints = typing.get_type_hints(TrainConfig)
+    for key, value in settings.items():
+        if key not in hints:
+            continue
+        kinds = typing.get_args(hints[key]) or (hints[key],)
+        if value is None and type(None) in kinds:
+            continue
+        accepted = [_ACCEPTS[k] for k in kinds if k in _ACCEPTS]
+        if not any(isinstance(value, types) and (bool in types or not isinstance(value, bool))
+                   for types, _ in accepted):
+            wanted = " or ".join(name for _, name in accepted)
+            raise ConfigError(f"{where}{key} must be {wanted}, got {value!r}"[:200])
 
 
 def recipe_defaults() -> dict:
@@ -184,6 +230,17 @@ class Trainer:
         # channels_last also on the CPU, where it measured faster (BENCHMARKS.md); MPS left as is.
         self.memory_format = torch.channels_last if self.device.type in ("cuda", "cpu") else torch.contiguous_format
         self.elapsed = 0.0
+        self.looping = False  # inside the training loop, where request_stop() takes effect
+        self._stop_requested = False
+        self._batch_rng: tuple[int, torch.Tensor] | None = None  # (iteration, sampler state before its batch)
+
+    def request_stop(self) -> None:
+        """Stop after the iteration under way, with a checkpoint that resumes exactly (a signal handler's call)."""
+        self._stop_requested = True
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop_requested
 
     # -- files -----------------------------------------------------------------------------------------
     @property
@@ -222,6 +279,10 @@ class Trainer:
         if not path.is_file():
             raise InputError(f"nothing to resume: {path} does not exist; start without --resume", path)
         state = load_weights_only(path, "delete it and start again with --overwrite", self.device)
+        if not isinstance(state, dict) or not isinstance(state.get("config"), dict) \
+                or not _CHECKPOINT_KEYS <= set(state):
+            raise ModelLoadError(f"{path} is not an nstvideo training checkpoint; start again with --overwrite or "
+                                 "another --run-dir", path)
         if state.get("version") != CHECKPOINT_VERSION:
             raise ModelLoadError(f"checkpoint {path} has version {state.get('version')}; start a new run", path)
         saved = state["config"]
@@ -234,14 +295,39 @@ class Trainer:
         if state.get("processes", 1) != self.world:
             raise TrainingError(f"checkpoint {path} comes from {state.get('processes', 1)} process(es), not "
                                 f"{self.world}; resume with the same torchrun --nproc_per_node", path)
-        self._model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        samplers = state["sampler_rng"]
-        samplers = [samplers] if isinstance(samplers, torch.Tensor) else samplers  # single-process format
-        self.generator.set_state(samplers[self.rank].cpu())
-        torch.set_rng_state(state["torch_rng"].cpu())
-        self.elapsed = float(state.get("elapsed", 0.0))
-        return int(state["iteration"])
+        try:
+            self._model.load_state_dict(state["model"])
+            self.optimizer.load_state_dict(state["optimizer"])
+            samplers = state["sampler_rng"]
+            samplers = [samplers] if isinstance(samplers, torch.Tensor) else samplers  # single-process format
+            self.generator.set_state(samplers[self.rank].cpu())
+            torch.set_rng_state(state["torch_rng"].cpu())
+            self.elapsed = float(state.get("elapsed", 0.0))
+            return int(state["iteration"])
+        except (RuntimeError, ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
+            detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:100]
+            raise ModelLoadError(f"checkpoint {path} is damaged ({detail}); start again with --overwrite or "
+                                 "another --run-dir", path) from exc
+
+    def _iteration_after_interrupt(self, iteration: int) -> int | None:
+        """The last whole iteration when an interrupt cut one short, with the sampler put back to match it;
+        None if the weights are half-updated (the previous checkpoint then stays).
+
+        Adam counts its steps per parameter: if none took this iteration's step, its batch is put back,
+        so the resumed run draws it again (resuming with the batch already drawn skipped one); if all took
+        it, the iteration counts.
+        """
+        params = [p for group in self.optimizer.param_groups for p in group["params"]]
+        steps = {int(self.optimizer.state[p]["step"]) if "step" in self.optimizer.state.get(p, {}) else 0
+                 for p in params}
+        if steps == {iteration}:
+            if self._batch_rng is not None and self._batch_rng[0] == iteration:
+                self.generator.set_state(self._batch_rng[1])
+            return iteration
+        if steps == {iteration + 1}:
+            return iteration + 1
+        log.warning("interrupted in the middle of an optimizer step; the last checkpoint is kept")
+        return None
 
     def _start_history(self, start: int) -> Path:
         """losses.csv with its header, or the existing one cut back to the checkpoint we resume from."""
@@ -270,6 +356,9 @@ class Trainer:
     def _check_outputs(self) -> None:
         """Refuse, on every rank, to clobber a finished style or another run's checkpoint."""
         cfg = self.config
+        if cfg.checkpoint_dir.exists() and not cfg.checkpoint_dir.is_dir():
+            raise ConfigError(f"--run-dir {cfg.checkpoint_dir} is a file; name a folder for the checkpoints")
+        check_output(cfg.output_path, overwrite=True)  # a folder there is refused now, not after the run
         if self.resume or cfg.overwrite:
             return
         if cfg.output_path.exists():
@@ -306,7 +395,12 @@ class Trainer:
     def _run(self) -> TrainResult:
         cfg = self.config
         self._check_outputs()
-        style_photo = read_image(cfg.style_image)
+        style_photo = resize_max_side(read_image(cfg.style_image), cfg.style_size or cfg.image_size)
+        if min(style_photo.shape[:2]) < MIN_PAINTING_SIDE:
+            h, w = style_photo.shape[:2]
+            raise InputError(f"the painting {cfg.style_image} comes to {w}x{h} px; training needs at least "
+                             f"{MIN_PAINTING_SIDE} px on each side: use a larger painting or raise --style-size",
+                             cfg.style_image)
         preview_photo = read_image(cfg.preview_image) if cfg.preview_image else None
         torch.manual_seed(cfg.seed)
         self.generator = torch.Generator().manual_seed(cfg.seed + self.rank)
@@ -340,11 +434,13 @@ class Trainer:
         count, iteration, stopped = 0, start, False
         t0, elapsed0 = time.perf_counter(), self.elapsed
         self._model.train()
+        self.looping = True
         try:
             while iteration < cfg.iterations:
-                if self.should_stop():
+                if self.should_stop() or self._stop_requested:
                     stopped = True
                     break
+                self._batch_rng = (iteration, self.generator.get_state())
                 x = pixels.uint8_to_unit(data.sample(cfg.batch_size, self.generator).to(self.device))
                 x = x.contiguous(memory_format=self.memory_format)
                 with torch.autocast(self.device.type, torch.bfloat16, enabled=self.amp):
@@ -376,8 +472,12 @@ class Trainer:
                 if iteration % cfg.checkpoint_every == 0 and iteration < cfg.iterations:
                     self._save_checkpoint(iteration)
         except KeyboardInterrupt:
-            self._save_checkpoint(iteration)
+            self.looping = False
+            done = self._iteration_after_interrupt(iteration)
+            if done is not None:
+                self._save_checkpoint(done)
             raise
+        self.looping = False
         self._save_checkpoint(iteration)
         if self.rank != 0:
             return TrainResult(None, iteration, stopped, data.skipped)
