@@ -153,6 +153,11 @@ class MainWindow(QMainWindow):
         form.addRow("Brush", brush_row)
         self.preserve = QCheckBox("Keep the video's colours")
         form.addRow("", self.preserve)
+        self.steady = QCheckBox("Steady strokes (less flicker)")
+        self.steady.setToolTip("Strokes follow the motion instead of being painted anew each frame "
+                               "(optical flow; a few ms a frame)")
+        self.steady.toggled.connect(self._steady_toggled)
+        form.addRow("", self.steady)
         # Sliders fire on every pixel of a drag; the session takes the newest value before each frame,
         # so a short timer that coalesces them is all the throttling needed.
         self._options_timer = QTimer(self, singleShot=True, interval=30, timeout=self._push_options)
@@ -194,7 +199,7 @@ class MainWindow(QMainWindow):
         self.fullscreen_button.clicked.connect(self.toggle_fullscreen)
         form.addRow(self.fullscreen_button)
         self._engine_controls = (self.source_combo, self.camera_mode, self.style_combo, self.strength, self.brush,
-                                 self.auto_brush, self.preserve, self.record_button, self.snapshot_button, self.vcam_check)
+                                 self.auto_brush, self.preserve, self.steady, self.record_button, self.snapshot_button, self.vcam_check)
         for w in self._engine_controls:
             w.setEnabled(False)  # until the engine is loaded
         return panel
@@ -257,6 +262,7 @@ class MainWindow(QMainWindow):
         self.strength.setValue(int(s.value("strength", 100)))
         self.brush.setValue(int(s.value("brush", 1)))
         self.auto_brush.setChecked(s.value("auto_brush", "true") in ("true", True))
+        self.steady.setChecked(s.value("steady", "false") in ("true", True))
         self.preserve.setChecked(s.value("preserve_color", "false") in ("true", True))
         self.camera_mode.setCurrentIndex(min(int(s.value("camera_mode", 0)), len(CAMERA_MODES) - 1))
         self._update_option_labels()
@@ -267,6 +273,7 @@ class MainWindow(QMainWindow):
         s.setValue("strength", self.strength.value())
         s.setValue("brush", self.brush.value())
         s.setValue("auto_brush", self.auto_brush.isChecked())
+        s.setValue("steady", self.steady.isChecked())
         s.setValue("preserve_color", self.preserve.isChecked())
         s.setValue("camera_mode", self.camera_mode.currentIndex())
         if self.style_combo.count():
@@ -294,6 +301,7 @@ class MainWindow(QMainWindow):
         for w in self._engine_controls:
             w.setEnabled(True)
         self._auto_brush_toggled(self.auto_brush.isChecked())
+        self._steady_toggled(self.steady.isChecked())
         from ..video.vcam import unavailable_reason
 
         if (reason := unavailable_reason()) is not None:
@@ -555,6 +563,10 @@ class MainWindow(QMainWindow):
             self.brush.setValue(round(stats.brush))
             self.brush.blockSignals(False)
             self._update_option_labels()
+
+    def _steady_toggled(self, on: bool) -> None:
+        if self.controller is not None:
+            self.controller.session.set_stabilize(on)
 
     def _auto_brush_toggled(self, on: bool) -> None:
         """Auto: the session chooses (the slider follows it); off: the slider's brush, from now on."""

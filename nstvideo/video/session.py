@@ -42,6 +42,7 @@ import platformdirs
 from ..assets import demo_clip
 from ..core.errors import CaptureError, InputError, NstVideoError, OutputExistsError
 from ..core.images import write_image
+from ..core.stabilize import DEFAULT_STRENGTH, Stabilizer, check_strength
 from ..core.styles import StyleInfo, installed_styles, resolve_style
 from ..core.stylize import StyleOptions, Stylizer
 from .auto_brush import AutoBrush
@@ -106,6 +107,8 @@ class SessionConfig:
     # The automatic live setting (``auto_brush.py``): the brush is chosen to keep up with the source, and
     # the one in ``set_options`` is used only once ``set_auto_brush(False)`` is called.
     auto_brush: bool = True
+    # Flow-guided stabilization (``core.stabilize``): 0 is off, else the weight of the previous output.
+    stabilize: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -193,6 +196,7 @@ class LiveSession:
         self._options = StyleOptions()
         self._auto_brush = config.auto_brush
         self._auto_level = 1.0  # the brush the automatic setting chose
+        self._stabilize = config.stabilize
         self._sinks: list[BackgroundSink] = []
         self._recorder: BackgroundSink | None = None
         self._vcam: BackgroundSink | None = None
@@ -273,6 +277,12 @@ class LiveSession:
     def auto_brush(self) -> bool:
         with self._lock:
             return self._auto_brush
+
+    def set_stabilize(self, on: bool, strength: float = DEFAULT_STRENGTH) -> None:
+        """Less flicker (``core.stabilize``): ``strength`` up to 0.95 follows the previous output more."""
+        strength = check_strength(strength) if on else 0.0
+        with self._lock:
+            self._stabilize = strength
 
     def start_recording(self, path: str | Path | None = None) -> None:
         """Record the painted stream to an MP4 (default: a timestamped file in the Videos folder)."""
@@ -652,6 +662,8 @@ class LiveSession:
         last: tuple[int, int] | None = None  # (generation, index) of the previous frame: gaps are drops
         warned: FrameStylizer | None = None
         pace = AutoBrush()
+        steady: Stabilizer | None = None
+        steady_for: tuple = ()  # what the stabilizer's previous frame came from: a change starts afresh
         while not self._stopping.is_set():
             with self._lock:
                 capture, generation = self._capture, self._generation
@@ -681,11 +693,19 @@ class LiveSession:
                 auto = self._auto_brush
                 if auto:
                     options = replace(options, brush=self._auto_level)
+                stabilize = self._stabilize
             started = time.perf_counter()
             painted, spent = frame.with_image(frame.image), None
             if stylizer is not None and options.strength > 0:
                 try:
                     painted = frame.with_image(stylizer.stylize_images(frame.image[None], options)[0])
+                    if stabilize:
+                        if steady is None or steady.strength != stabilize:
+                            steady = Stabilizer(stabilize)
+                        if steady_for != (generation, stylizer, options):
+                            steady.reset()
+                            steady_for = (generation, stylizer, options)
+                        painted = frame.with_image(steady.apply(frame.image, painted.image))
                     spent = time.perf_counter() - started
                 except Exception as exc:  # e.g. out of memory: show the unpainted frame, say so once
                     if warned is not stylizer:

@@ -176,13 +176,15 @@ def test_settings_are_remembered(qtbot, open_window, video_dir, settings):
     window.auto_brush.setChecked(False)
     assert window.brush.isEnabled() and not window.controller.session.auto_brush
     window.brush.setValue(3)
+    assert not window.steady.isChecked()
+    window.steady.setChecked(True)
     window.preserve.setChecked(True)
     window.strength.setValue(70)
     qtbot.waitUntil(lambda: window.controller.session.stats().brush == 3.0)
     window.close()
     again = open_window()
     assert (again.brush.value(), again.preserve.isChecked(), again.strength.value()) == (3, True, 70)
-    assert not again.auto_brush.isChecked()
+    assert not again.auto_brush.isChecked() and again.steady.isChecked()
     assert again.current_style_name() == "starry_night"
     qtbot.waitUntil(lambda: again.controller.session.state.status == "playing", timeout=20_000)
     assert again.controller.session.state.source == str(video_dir / "person_walking_room.mp4")
