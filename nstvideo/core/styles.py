@@ -258,7 +258,8 @@ def import_pth(path: str | Path, name: str, out: str | Path | None = None, overw
     if isinstance(raw, dict) and "state_dict" in raw and isinstance(raw["state_dict"], dict):
         raw = raw["state_dict"]
     if not isinstance(raw, dict) or not all(isinstance(v, torch.Tensor) for v in raw.values()):
-        raise ModelLoadError(f"{path} does not hold a state dict of tensors", path)
+        raise ModelLoadError(f"{path} does not hold a state dict of tensors; export one with "
+                             "torch.save(model.state_dict(), path)", path)
     try:
         model = convert_examples_state(raw)
     except ModelLoadError as exc:
