@@ -1,13 +1,15 @@
 """The ``nstvideo`` command: a thin layer that builds config objects and calls library functions.
 
 Each subcommand module has ``register(subparsers)``. Every ``NstVideoError`` becomes one line on stderr
-and exit status 1; bad arguments exit 2 (argparse); Ctrl-C exits 130. ``nstvideo live`` goes straight to
+and exit status 1; bad arguments exit 2 (argparse); Ctrl-C exits 130, and SIGTERM (``kill``) ends a command the
+same way, so its temporary files are removed, and exits 143. ``nstvideo live`` goes straight to
 the app, before the other commands import PyTorch, so its window shows at once.
 """
 from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 
 
@@ -33,11 +35,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s: %(message)s")
+    terminated: list[int] = []
+
+    def on_sigterm(signum, frame) -> None:
+        terminated.append(signum)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
     try:
         return args.func(args)
     except NstVideoError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+        print("terminated" if terminated else "interrupted", file=sys.stderr)
+        return 128 + signal.SIGTERM if terminated else 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)

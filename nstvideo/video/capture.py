@@ -296,7 +296,7 @@ class Capture:
 def _first_pts(path: Path) -> float | None:
     """The first frame's pts x time_base as PyAV decodes it (what ``convert`` uses); None when unknown."""
     try:
-        with av.open(str(path)) as container:
+        with av.open(str(path), metadata_errors="replace") as container:
             frame = next(container.decode(video=0), None)
     except (av.FFmpegError, IndexError, StopIteration):
         return None

@@ -21,7 +21,8 @@ import av
 import numpy as np
 
 from ..core.errors import DecodeError, InputError, NstVideoError, OutputExistsError
-from ..core.images import IMAGE_SUFFIXES, check_target, refuse_overwriting_input, resize_max_side
+from ..core.images import (IMAGE_SUFFIXES, check_name_length, check_target, refuse_overwriting_input,
+                           resize_max_side)
 from ..core.stabilize import Stabilizer, check_strength
 from ..core.stylize import StyleOptions, Stylizer
 from .colour import Colour
@@ -117,7 +118,7 @@ def open_video(path: Path) -> av.container.InputContainer:
     if path.stat().st_size == 0:
         raise DecodeError(f"{path} is empty (0 bytes); name a video file, or re-download it", path)
     try:
-        container = av.open(str(path))
+        container = av.open(str(path), metadata_errors="replace")  # a damaged title must not stop it
     except av.FFmpegError as exc:
         if (damage := truncation(path)) is not None:
             raise damaged_error(path, damage) from exc
@@ -340,6 +341,7 @@ def convert_files(config: ConvertConfig, *,
         result: Path | NstVideoError
         info: VideoInfo | None = None
         try:
+            check_name_length(target)  # before anything asks the file system about it
             refuse_overwriting_input(source, target)
             if (earlier := written_by.get(target.resolve())) is not None:
                 raise InputError(f"{source} would be written to {target}, which {earlier} was just converted to; "
