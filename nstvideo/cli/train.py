@@ -47,10 +47,11 @@ def load_recipe(path: Path) -> dict:
     except UnicodeDecodeError as exc:
         raise InputError(f"recipe {path} is not text (TOML is UTF-8); name a .toml recipe", path) from exc
     except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"recipe {path} is not valid TOML: {exc}", path) from exc
+        raise InputError(f"recipe {path} is not valid TOML ({exc}); fix it there", path) from exc
     unknown = set(recipe) - _FIELDS
     if unknown:
-        raise InputError(f"recipe {path} has unknown key(s) {sorted(unknown)}; allowed: {sorted(_FIELDS)}", path)
+        raise InputError(f"recipe {path} has unknown key(s) {', '.join(sorted(unknown))[:80]}; a recipe's keys are "
+                         "the train flags' names with _ for - (see 'nstvideo train --help')", path)
     check_setting_types(recipe, f"recipe {path}: ")
     for key in set(PATH_FIELDS) & set(recipe):
         recipe[key] = (path.parent / recipe[key]).resolve()
@@ -220,6 +221,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                                      "learns to match, e.g. a transformer_net style for its lite_net")
     p.add_argument("--distill-weight", type=float, help="weight of matching the teacher (default 1: as much as "
                                                         "the content)")
+    p.add_argument("--temporal-weight", type=float,
+                   help="flicker less: Wang et al. 2020's loss on randomly warped crops (default 0: off; try 1-10)")
     p.add_argument("--seed", type=int)
     p.add_argument("--checkpoint-every", type=positive_int)
     p.add_argument("--preview-every", type=positive_int)

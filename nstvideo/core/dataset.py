@@ -58,7 +58,7 @@ class PhotoCache:
                 image = read_image(path)
             except InputError as exc:
                 self.skipped.append(path)
-                log.warning("skipping %s", exc)
+                log.info("skipping %s", exc)  # counted in the summary; each one with -v
                 continue
             images.append(_square(image, self.side)[..., ::-1])  # BGR -> RGB
         if len(images) < MIN_IMAGES:

@@ -169,7 +169,7 @@ def message_problems(line: str) -> list[str]:
         found.append(f"not an 'error: ' line: {line[:200]!r}")
     if len(line) > MESSAGE_MAX:
         found.append(f"message over {MESSAGE_MAX} characters")
-    if "; " not in line and " use " not in line and "upgrade" not in line:
+    if "; " not in line and not re.search(r" (use|upgrade|must) ", line):
         found.append(f"says what is wrong but not what to do: {line[:200]!r}")
     if _NOISE.search(line):
         found.append(f"library words in the message: {line[:200]!r}")
