@@ -29,6 +29,7 @@ from .errors import ConfigError, InputError, ModelLoadError, OutputExistsError, 
 from .images import atomic_output, check_output, read_image, resize_max_side, write_image
 from .names import safe_name
 from .plot import plot_losses
+from .stability_loss import compound_loss
 from .styles import SUFFIX, StyleInfo, load_style, resolve_style, save_style, user_style_dir
 from .torch_files import load_weights_only
 from .transformer_net import ARCHITECTURE, NETWORKS, channels_for
@@ -38,12 +39,12 @@ log = logging.getLogger(__name__)
 
 CHECKPOINT_VERSION = 1
 _CHECKPOINT_KEYS = {"version", "iteration", "model", "optimizer", "sampler_rng", "torch_rng"}
-LOSS_NAMES = ("total", "content", "style", "tv", "distill")
+LOSS_NAMES = ("total", "content", "style", "tv", "distill", "temporal")
 PATH_FIELDS = ("style_image", "dataset", "out", "run_dir", "vgg_weights", "preview_image")
 # What decides what the network learns: a resumed run must match the checkpoint on all of these.
 RECIPE_FIELDS = ("iterations", "batch_size", "image_size", "photo_size", "style_size", "content_weight",
                  "style_weight", "tv_weight", "lr", "network", "width", "residual_blocks", "teacher",
-                 "distill_weight", "seed")
+                 "distill_weight", "temporal_weight", "seed")
 # The VGG layers a student matches its teacher's output on: relu1_2 holds colour and fine strokes,
 # relu2_2 (the content layer) their shapes; the same scale as the content loss, so weight 1 = as much.
 DISTILL_LAYERS = ("relu1_2", "relu2_2")
@@ -76,6 +77,8 @@ class TrainConfig:
     # Distillation: a trained style (name or file) whose outputs the new network also learns to match.
     teacher: str | None = None
     distill_weight: float = 1.0
+    # Stability: Wang et al. 2020's compound regularization (core/stability_loss.py); 0 = off, as before.
+    temporal_weight: float = 0.0
     device: str = "auto"
     vgg_weights: Path | None = None
     seed: int = 0
@@ -108,6 +111,8 @@ class TrainConfig:
             raise ConfigError(f"--residual-blocks must be between 1 and 16, got {self.residual_blocks}")
         if self.teacher is not None:
             self.teacher = str(self.teacher)
+        if not self.temporal_weight >= 0:
+            raise ConfigError(f"--temporal-weight must be 0 (off) or more, got {self.temporal_weight}")
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
             if isinstance(value, float) and not math.isfinite(value):
@@ -447,12 +452,15 @@ class Trainer:
                     y = train_model(x)
                     c, s, tv = losses.perceptual_losses(vgg, x, y, style_grams)
                     d = self._distill_loss(vgg, teacher, x, y) if teacher is not None else torch.zeros_like(c)
-                    total = cfg.content_weight * c + cfg.style_weight * s + cfg.tv_weight * tv + cfg.distill_weight * d
+                    t = (compound_loss(train_model, x, y, self.generator, memory_format=self.memory_format)
+                         if cfg.temporal_weight else torch.zeros_like(c))
+                    total = (cfg.content_weight * c + cfg.style_weight * s + cfg.tv_weight * tv + cfg.distill_weight * d
+                             + cfg.temporal_weight * t)
                 self.optimizer.zero_grad(set_to_none=True)
                 total.backward()
                 self.optimizer.step()
                 iteration += 1
-                running += torch.stack([total.detach(), c.detach(), s.detach(), tv.detach(), d.detach()]).float()
+                running += torch.stack([total.detach(), c.detach(), s.detach(), tv.detach(), d.detach(), t.detach()]).float()
                 count += 1
                 self.elapsed = elapsed0 + time.perf_counter() - t0
 

@@ -200,3 +200,17 @@ def test_sigterm_writes_a_checkpoint_and_resume_goes_on(tmp_path, photos, data_d
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert load_style(tmp_path / "s.safetensors")[1].iterations == saved + 2
+
+
+def test_temporal_weight_adds_the_compound_regularization_and_older_recipes_mean_off(tmp_path, photos, data_dir,
+                                                                                     vgg_file):
+    from nstvideo.core.training import recipe_defaults
+    config = small_config(tmp_path, photos, data_dir, vgg_file, iterations=10, temporal_weight=1e4)
+    Trainer(config).run()
+    rows = history(config.run_dir)
+    assert all(float(r["temporal"]) > 0 for r in rows)
+    assert config.recipe()["temporal_weight"] == 1e4 and recipe_defaults()["temporal_weight"] == 0.0
+    plain = small_config(tmp_path, photos, data_dir, vgg_file, iterations=10, run_dir=tmp_path / "plain",
+                         out=tmp_path / "plain.safetensors")
+    Trainer(plain).run()
+    assert all(float(r["temporal"]) == 0 for r in history(plain.run_dir))
