@@ -239,6 +239,35 @@ def _bench_quality(args: argparse.Namespace, runtime: Runtime) -> None:
                 write_image(args.out_dir / saved.get(s.method, f"{stem}_{s.method}.png"), s.image, overwrite=True)
 
 
+def _bench_temporal(args: argparse.Namespace, runtime: Runtime) -> None:
+    from ..video.flicker_bench import measure_clip, write_side_by_side
+    from ..video.temporal import read_frames
+
+    if args.style is None or not args.clips:
+        raise InputError("--what temporal needs --style NAME and --clips VIDEO... (--painting IMAGE adds the style loss)")
+    stylizer = Stylizer.from_style(args.style, args.device, runtime=args.runtime)
+    vgg = load_vgg(args.vgg_weights, runtime.device) if args.painting else None
+    painting = read_image(args.painting) if args.painting else None
+    print(f"temporal   {stylizer.name}, first {args.max_frames} frames; warping error and fidelity at the clip's size "
+          "(DIS medium, Lai et al. 2018), style loss at 320 px; stabilizer ms: fastest frame, one OpenCV thread")
+    print(f"{'clip':22s} {'variant':16s} {'warping':>9s} {'x plain':>8s} {'fidelity':>9s} {'style loss':>11s} "
+          f"{'x plain':>8s} {'trusted':>8s} {'ms':>6s}")
+    for index, clip in enumerate(args.clips):
+        rows, frames = measure_clip(clip, stylizer, args.strengths, max_frames=args.max_frames, vgg=vgg,
+                                    painting=painting)
+        base = rows[0]
+        for r in rows:
+            style = "n/a" if r.style_loss is None else f"{r.style_loss:11.4g} {_ratio(r.style_loss, base.style_loss):8.2f}"
+            extra = "" if r.trusted is None else f" {r.trusted:8.2f} {r.ms_per_frame:6.1f}"
+            print(f"{clip.stem:22s} {r.variant:16s} {r.warping_error:9.6f} {_ratio(r.warping_error, base.warping_error):8.2f}"
+                  f" {r.fidelity:9.4f} {style:>20s}{extra}", flush=True)
+        if index == 0 and args.side_by_side is not None:
+            from ..video.convert import probe
+            rate = probe(clip).rate_hint or 30
+            write_side_by_side(args.side_by_side, frames["plain"], frames[rows[-1].variant], float(rate), overwrite=True)
+            print(f"# {args.side_by_side}: plain | {rows[-1].variant}, {clip.name}", flush=True)
+
+
 def _cpu_busy(seconds: float = 1.0) -> float | None:
     """Fraction of all cores busy over ``seconds`` while this process waits (Linux; None elsewhere).
 
@@ -275,6 +304,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         _bench_convert(args, runtime)
     if args.what == "quality":
         _bench_quality(args, runtime)
+    if args.what == "temporal":
+        _bench_temporal(args, runtime)
     if args.what in ("inference", "all"):
         for network in args.networks:
             for width in args.widths:
@@ -303,7 +334,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="measure inference frames/s and training iterations/s on this machine",
                        allow_abbrev=False)  # --repeat was renamed --loops: it must not become --repeats
-    p.add_argument("--what", choices=("inference", "stylize", "live", "training", "convert", "quality", "all"),
+    p.add_argument("--what", choices=("inference", "stylize", "live", "training", "convert", "quality", "temporal",
+                                      "all"),
                    default="inference",
                    help="all = inference and training; stylize times Stylizer.stylize_images end to end for each "
                         "--runtimes entry side by side (a real frame: --photos or the demo clip; --style, default "
@@ -311,6 +343,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "a style against the Gatys baseline (needs --style, --painting, --photos)")
     p.add_argument("--clip", type=Path, help="a real video, rescaled to each --sizes entry for --what convert; "
                                              "the source for --what live (default: the demo clip)")
+    p.add_argument("--clips", type=Path, nargs="+", default=[], metavar="VIDEO",
+                   help="temporal: the clips to measure flicker on (plain, averaged, --stabilize each --strengths)")
+    p.add_argument("--strengths", type=_floats, default=[0.5, 0.7], help="temporal: --stabilize strengths")
+    p.add_argument("--max-frames", type=positive_int, default=60, help="temporal: the first N frames of each clip")
+    p.add_argument("--side-by-side", type=Path, metavar="FILE",
+                   help="temporal: write plain | stabilized (the last --strengths) of the first clip to FILE")
     p.add_argument("--seconds", type=float, default=10.0, help="live: how long to play the source")
     p.add_argument("--json", type=Path, help="stylize, live, inference: also write the rows to this JSON file "
                                              "(a list of records with name, size, brush, fps, ms_p50, ms_p95)")
