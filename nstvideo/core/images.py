@@ -154,9 +154,15 @@ def check_output(path: Path, overwrite: bool = False) -> None:
         raise OutputExistsError(path)
 
 
+def _partial_stem(path: Path) -> str:
+    """The start of ``path``'s stem that its temporary name keeps: short enough for the name to fit even
+    when ``path``'s own name is near the 255-byte limit."""
+    return path.stem[:100]
+
+
 def _partial_pattern(path: Path) -> re.Pattern[str]:
     """The temporary names ``atomic_output`` gives ``path``: .STEM.PID.RANDOM.partialSUFFIX."""
-    return re.compile(rf"\.{re.escape(path.stem)}\.(\d+)\.[A-Za-z0-9_]+\.partial{re.escape(path.suffix)}")
+    return re.compile(rf"\.{re.escape(_partial_stem(path))}\.(\d+)\.[A-Za-z0-9_]+\.partial{re.escape(path.suffix)}")
 
 
 def _remove_stale_partials(path: Path) -> None:
@@ -168,7 +174,7 @@ def _remove_stale_partials(path: Path) -> None:
     if os.name != "posix" or not path.parent.is_dir():
         return
     pattern = _partial_pattern(path)
-    for candidate in path.parent.glob(f".{glob.escape(path.stem)}.*.partial{glob.escape(path.suffix)}"):
+    for candidate in path.parent.glob(f".{glob.escape(_partial_stem(path))}.*.partial{glob.escape(path.suffix)}"):
         match = pattern.fullmatch(candidate.name)
         if not match or int(match[1]) == os.getpid():
             continue
@@ -192,7 +198,7 @@ def atomic_output(path: str | Path, overwrite: bool = False) -> Iterator[Path]:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         _remove_stale_partials(path)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.{os.getpid()}.", suffix=f".partial{path.suffix}",
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{_partial_stem(path)}.{os.getpid()}.", suffix=f".partial{path.suffix}",
                                         dir=path.parent)
     except OSError as exc:
         reason = "the name is too long" if exc.errno == errno.ENAMETOOLONG else exc.strerror

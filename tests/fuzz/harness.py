@@ -159,7 +159,7 @@ def run_cli(sandbox: Sandbox, case: Case) -> Outcome:
 
 def error_lines(text: str) -> list[str]:
     """stderr's lines, less progress bars (tqdm redraws with carriage returns)."""
-    return [line for line in text.splitlines() if line.strip() and "\r" not in line and not re.match(r"^\s*\d+%\|", line)]
+    return [line for line in text.split("\n") if line.strip() and "\r" not in line]
 
 
 def message_problems(line: str) -> list[str]:
