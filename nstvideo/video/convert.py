@@ -12,6 +12,8 @@ container plays it, else re-encoded to AAC). What is not: other audio tracks, su
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -250,66 +252,191 @@ def convert_file(source: str | Path, target: str | Path, stylizer: Stylizer, con
         video = video_stream(container, source)
         video.thread_type = "AUTO"
         audio = container.streams.audio[0] if container.streams.audio else None
-        expected_packets = len(video.index_entries)
+        streams = [s for s in (video, audio) if s is not None]
         with VideoWriter(target, size=(width, height), crf=config.crf, preset=config.preset,
                          time_base=video.time_base, frame_rate=info.rate_hint, rotation=info.rotation,
                          audio=audio, overwrite=config.overwrite, colour=info.colour,
                          sample_aspect_ratio=info.sample_aspect_ratio) as writer:
-            batch: list[Frame] = []
-            stabilizer = Stabilizer(config.stabilize) if config.stabilize is not None else None
-
-            def flush() -> None:
-                if should_stop and should_stop():
-                    raise Cancelled
-                if not batch:
-                    return
-                images = np.stack([f.image for f in batch])
-                for frame, image in zip(batch, stylizer.stylize_images(images, config.options)):
-                    if stabilizer is not None:  # in frame order, after stylization
-                        image = stabilizer.apply(frame.image, image)
-                    writer.write(frame.with_image(image))
-                if on_frames:
-                    on_frames(len(batch))
-                batch.clear()
-
-            decoded = packets = corrupt = 0
-            end = 0.0  # where the video and audio packets read so far end, in seconds
-            damage = info.damage
-            previous: float | None = None
-            streams = [s for s in (video, audio) if s is not None]
+            decoder = _Decoder(container, video, audio, info, config.max_side, config.keep_partial)
+            encoder = _Encoder(writer)
             try:
-                for packet in container.demux(streams):
-                    if packet.pts is not None:
-                        end = max(end, float((packet.pts + (packet.duration or 0)) * packet.time_base))
-                    if audio is not None and packet.stream.index == audio.index:
-                        writer.write_audio(packet)
-                        continue
-                    if packet.size:
-                        packets += 1
-                    for decoded_frame in packet.decode():
-                        corrupt += decoded_frame.is_corrupt
-                        timestamp = _timestamp(decoded_frame, previous, info.rate_hint)
-                        previous = timestamp
-                        image = resize_max_side(info.colour.to_bgr(decoded_frame), config.max_side)
-                        batch.append(Frame(image, timestamp, decoded))
-                        decoded += 1
-                        if len(batch) >= config.batch_size:
-                            flush()
-            except av.FFmpegError as exc:
-                if not config.keep_partial:
-                    raise decode_error(source, exc) from exc
-                damage = damage or f"damaged (decoding stopped: {getattr(exc, 'strerror', None) or exc})"
-            flush()
-            if decoded == 0:
+                _paint(decoder, encoder, stylizer, config, on_frames, should_stop)
+                encoder.finish()
+            finally:
+                decoder.stop()
+                encoder.stop()
+            if decoder.failure is not None:
+                raise decoder.failure
+            if decoder.error is not None:
+                raise decode_error(source, decoder.error) from decoder.error
+            result = decoder.result
+            if result.decoded == 0:
                 raise DecodeError(f"{source}: no video frame could be decoded; check the file", source)
-            damage = damage or _shortfall(container, streams, packets, expected_packets, end, corrupt, decoded)
+            damage = info.damage or result.damage or _shortfall(
+                container, streams, result.packets, len(video.index_entries), result.end, result.corrupt,
+                result.decoded)
             if damage and not config.keep_partial:
                 raise damaged_error(source, damage)  # inside the writer's block: the output is discarded
     if damage:
-        raise DecodeError(f"{source} is {damage}: the {decoded} frames that could be read are in {target}, "
+        raise DecodeError(f"{source} is {damage}: the {result.decoded} frames that could be read are in {target}, "
                           "which is incomplete", source)
-    log.info("%s: %d frames -> %s", source, decoded, target)
+    log.info("%s: %d frames -> %s", source, result.decoded, target)
     return target
+
+
+# Decoding, painting and encoding run on three threads, so a file converts at the rate of the slowest of
+# them (painting, where it matters) instead of their sum. Bounded queues: a slow stage stops the one
+# before it instead of letting frames pile up in memory.
+QUEUE_ITEMS = 16
+_END = object()
+_POLL_S = 0.1
+
+
+def _put(q: queue.Queue, item, stopping: threading.Event) -> bool:
+    """Put ``item`` unless ``stopping`` is set first (the other side gave up): False then."""
+    while not stopping.is_set():
+        try:
+            q.put(item, timeout=_POLL_S)
+            return True
+        except queue.Full:
+            continue
+    return False
+
+
+@dataclass
+class _Decoded:
+    decoded: int = 0
+    packets: int = 0
+    corrupt: int = 0
+    end: float = 0.0  # where the video and audio packets read so far end, in seconds
+    damage: str | None = None
+
+
+class _Decoder:
+    """Demuxes and decodes on its own thread: ``("frame", Frame)`` and ``("audio", packet)`` items in file
+    order, then ``_END``. A decoding error ends the stream: kept in ``error`` (or, with ``keep_partial``,
+    described in ``result.damage``); anything else that stops it, in ``failure``."""
+
+    def __init__(self, container, video, audio, info: VideoInfo, max_side: int | None, keep_partial: bool):
+        self.items: queue.Queue = queue.Queue(QUEUE_ITEMS)
+        self.result = _Decoded()
+        self.error: av.FFmpegError | None = None
+        self.failure: BaseException | None = None
+        self._args = (container, video, audio, info, max_side, keep_partial)
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="nstvideo-convert-decode", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        container, video, audio, info, max_side, keep_partial = self._args
+        r, previous = self.result, None
+        try:
+            for packet in container.demux([s for s in (video, audio) if s is not None]):
+                if packet.pts is not None:
+                    r.end = max(r.end, float((packet.pts + (packet.duration or 0)) * packet.time_base))
+                if audio is not None and packet.stream.index == audio.index:
+                    if not _put(self.items, ("audio", packet), self._stopping):
+                        return
+                    continue
+                if packet.size:
+                    r.packets += 1
+                for decoded_frame in packet.decode():
+                    r.corrupt += decoded_frame.is_corrupt
+                    timestamp = previous = _timestamp(decoded_frame, previous, info.rate_hint)
+                    image = resize_max_side(info.colour.to_bgr(decoded_frame), max_side)
+                    if not _put(self.items, ("frame", Frame(image, timestamp, r.decoded)), self._stopping):
+                        return
+                    r.decoded += 1
+        except av.FFmpegError as exc:
+            if keep_partial:
+                r.damage = f"damaged (decoding stopped: {getattr(exc, 'strerror', None) or exc})"
+            else:
+                self.error = exc
+        except BaseException as exc:  # noqa: BLE001 - raised again on the calling thread
+            self.failure = exc
+        finally:
+            _put(self.items, _END, self._stopping)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._thread.join()
+
+
+class _Encoder:
+    """Writes frames and audio packets to ``writer`` on its own thread, in the order they are given."""
+
+    def __init__(self, writer: VideoWriter):
+        self.items: queue.Queue = queue.Queue(QUEUE_ITEMS)
+        self.error: BaseException | None = None
+        self._writer = writer
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="nstvideo-convert-encode", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            while not self._stopping.is_set():
+                try:
+                    item = self.items.get(timeout=_POLL_S)
+                except queue.Empty:
+                    continue
+                if item is _END:
+                    return
+                kind, payload = item
+                if kind == "frame":
+                    self._writer.write(payload)
+                else:
+                    self._writer.write_audio(payload)
+        except BaseException as exc:  # noqa: BLE001 - raised again on the painting thread
+            self.error = exc
+            self._stopping.set()
+
+    def put(self, kind: str, payload) -> None:
+        if self.error is not None or not _put(self.items, (kind, payload), self._stopping):
+            raise self.error or Cancelled()
+
+    def finish(self) -> None:
+        """Waits until everything given is written; raises what writing raised."""
+        _put(self.items, _END, self._stopping)
+        self._thread.join()
+        if self.error is not None:
+            raise self.error
+
+    def stop(self) -> None:
+        """Ends the thread without writing what is still queued (the output is being discarded)."""
+        self._stopping.set()
+        self._thread.join()
+
+
+def _paint(decoder: _Decoder, encoder: _Encoder, stylizer: Stylizer, config: ConvertConfig,
+           on_frames: Callable[[int], None] | None, should_stop: Callable[[], bool] | None) -> None:
+    """The calling thread's part: batches of decoded frames through the network (and the stabilizer)."""
+    batch: list[Frame] = []
+    stabilizer = Stabilizer(config.stabilize) if config.stabilize is not None else None
+
+    def flush() -> None:
+        if should_stop and should_stop():
+            raise Cancelled
+        if not batch:
+            return
+        images = np.stack([f.image for f in batch])
+        for frame, image in zip(batch, stylizer.stylize_images(images, config.options)):
+            if stabilizer is not None:  # in frame order, after stylization
+                image = stabilizer.apply(frame.image, image)
+            encoder.put("frame", frame.with_image(image))
+        if on_frames:
+            on_frames(len(batch))
+        batch.clear()
+
+    while (item := decoder.items.get()) is not _END:
+        kind, payload = item
+        if kind == "audio":
+            encoder.put("audio", payload)
+            continue
+        batch.append(payload)
+        if len(batch) >= config.batch_size:
+            flush()
+    flush()
 
 
 def _timestamp(frame: av.VideoFrame, previous: float | None, rate: Fraction | None) -> float:
