@@ -177,6 +177,29 @@ def test_cancel_leaves_no_file(make_clip, random_style, tmp_path):
     assert summary.cancelled and not summary.written and not out.exists() and not leftovers(tmp_path)
 
 
+def test_a_failure_while_painting_ends_all_three_stages_and_leaves_nothing(make_clip, random_style, tmp_path):
+    """Decoding, painting and encoding run on their own threads: an error on one ends them all."""
+    import threading
+
+    from nstvideo.core.stylize import Stylizer
+
+    class Failing:
+        def __init__(self):
+            self.stylizer, self.calls = Stylizer.from_style(random_style, "cpu", runtime="torch"), 0
+
+        def stylize_images(self, images, options):
+            self.calls += 1
+            if self.calls == 3:
+                raise RuntimeError("out of memory (a test)")
+            return self.stylizer.stylize_images(images, options)
+
+    src, out = make_clip(frames=40), tmp_path / "failed.mp4"
+    with pytest.raises(RuntimeError, match="a test"):
+        convert_file(src, out, Failing(), config([src], random_style, output=out, batch_size=2))
+    assert not out.exists() and not leftovers(tmp_path)
+    assert not [t.name for t in threading.enumerate() if t.name.startswith("nstvideo-convert")]
+
+
 def test_config_rejects_ambiguous_targets(tmp_path):
     with pytest.raises(ValueError):
         ConvertConfig(inputs=(tmp_path / "a.mp4",), style="x")
