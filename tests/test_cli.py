@@ -107,13 +107,13 @@ def test_missing_vgg_weights_names_both_ways_out(capsys, tmp_path, data_dir):
     assert code == 1 and "--vgg-weights" in err and "NSTVIDEO_VGG_WEIGHTS" in err
 
 
-def test_bench_prints_one_line_per_measurement(capsys, data_dir):
+def test_bench_prints_one_line_per_measurement(capsys, data_dir, random_style):
     code, out, _ = run(capsys, "bench", "--sizes", "64x48", "--widths", "0.25", "--repeats", "1", "--device", "cpu")
     assert code == 0 and "inference  transformer_net width 0.25, 64x48, batch 1" in out and "frames/s" in out
     clip = data_dir / "video" / "person_walking_room.mp4"
-    code, out, _ = run(capsys, "bench", "--what", "convert", "--clip", clip, "--sizes", "64x36", "--widths", "0.25",
-                       "--device", "cpu")
-    assert code == 0 and "100 frames" in out and "peak RSS" in out
+    code, out, _ = run(capsys, "bench", "--what", "convert", "--clip", clip, "--sizes", "64x36", "--style",
+                       random_style, "--runtime", "torch", "--device", "cpu", "--repeats", "2")
+    assert code == 0 and "100 frames" in out and "painting alone" in out and "of it" in out and "peak RSS" in out
     code, _, err = run(capsys, "bench", "--what", "convert")
     assert code == 1 and "--clip" in err
 

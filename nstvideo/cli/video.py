@@ -10,7 +10,7 @@ from tqdm import tqdm
 from ..core.errors import ConfigError, NstVideoError
 from ..core.images import VIDEO_LOOKING_SUFFIXES
 from ..core.stabilize import DEFAULT_STRENGTH, MAX_STRENGTH, check_strength
-from ..video.convert import ConvertConfig, convert_files
+from ..video.convert import DEFAULT_PRESET, ConvertConfig, convert_files
 from ..video.writer import VIDEO_SUFFIXES, X264_PRESETS
 from .common import add_device, add_runtime, add_style_options, names_a_file, positive_int, style_options
 
@@ -85,7 +85,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--style", required=True, help="a style name (see 'nstvideo styles') or a .safetensors path")
     p.add_argument("--max-side", type=positive_int, default=None, help="shrink frames so the longer side is at most N")
     p.add_argument("--crf", type=crf_value, default=18, help="H.264 quality, 0 (lossless) .. 51 (worst); default 18")
-    p.add_argument("--preset", choices=X264_PRESETS, default="medium", help="x264 speed/size trade-off")
+    p.add_argument("--preset", choices=X264_PRESETS, default=DEFAULT_PRESET,
+                   help=f"x264 speed/size trade-off (default {DEFAULT_PRESET})")
     p.add_argument("--batch-size", type=positive_int, default=4, help="frames per network call (default 4)")
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     p.add_argument("--stabilize", type=stabilize_strength, nargs="?", const=DEFAULT_STRENGTH, default=None,

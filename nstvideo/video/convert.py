@@ -35,6 +35,9 @@ from .writer import VideoWriter
 log = logging.getLogger(__name__)
 
 OUTPUT_SUFFIX = ".mp4"
+# x264's "medium" spends longer on a 640x360 frame than the live network paints one on a 2-core CPU;
+# "faster" costs files about 10% larger at the same CRF (BENCHMARKS.md, "Converting").
+DEFAULT_PRESET = "faster"
 MAX_RATE_HINT = 1000
 # A file whose packets end this much before its declared duration was cut off (a Matroska file's cues
 # and the last cluster can go without the header noticing). Slack for muxers that round the duration.
@@ -51,7 +54,7 @@ class ConvertConfig:
     out_dir: Path | None = None
     max_side: int | None = None
     crf: int = 18
-    preset: str = "medium"
+    preset: str = DEFAULT_PRESET
     options: StyleOptions = field(default_factory=StyleOptions)
     device: str = "auto"
     runtime: str = "auto"  # one of core.device.RUNTIME_CHOICES
