@@ -7,7 +7,7 @@ float32 even under fp16/bf16 autocast, where C*H*W-sized sums would overflow or 
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 import torch
 import torch.nn.functional as F
@@ -52,13 +52,18 @@ def tv_loss(image: torch.Tensor) -> torch.Tensor:
 
 
 def perceptual_losses(
-    vgg: torch.nn.Module, photos: torch.Tensor, stylized: torch.Tensor, style_grams: Mapping[str, torch.Tensor]
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    vgg: torch.nn.Module, photos: torch.Tensor, stylized: torch.Tensor, style_grams: Mapping[str, torch.Tensor],
+    keep: Iterable[str] = (),
+):
     """(content, style, tv) losses of Johnson et al. for a batch: one VGG pass over the stylized images,
-    one (without gradients) over the photos for the content targets."""
+    one (without gradients) over the photos for the content targets. With ``keep`` (layer names), also
+    the stylized images' features at those layers, as a fourth item, for losses of the caller's own
+    (distillation) without another pass."""
     with torch.no_grad():
         target = vgg(photos, [CONTENT_LAYER])[CONTENT_LAYER]
-    feats = vgg(stylized, set(STYLE_LAYERS) | {CONTENT_LAYER})
+    keep = tuple(keep)
+    feats = vgg(stylized, set(STYLE_LAYERS) | {CONTENT_LAYER} | set(keep))
     c = content_loss(feats[CONTENT_LAYER], target)
     s = style_loss({k: gram_matrix(feats[k]) for k in STYLE_LAYERS}, style_grams)
-    return c, s, tv_loss(stylized.float())
+    tv = tv_loss(stylized.float())
+    return (c, s, tv, {k: feats[k] for k in keep}) if keep else (c, s, tv)

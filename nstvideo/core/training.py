@@ -337,12 +337,15 @@ class Trainer:
     def _start_history(self, start: int) -> Path:
         """losses.csv with its header, or the existing one cut back to the checkpoint we resume from."""
         path = self.config.checkpoint_dir / "losses.csv"
-        rows = [("iteration", *LOSS_NAMES, "seconds")]
-        if start and path.exists():
+        header = ("iteration", *LOSS_NAMES, "seconds")
+        rows: list[dict] = []
+        if start and path.exists():  # rewritten under today's header: a loss an older run lacked stays empty
             with path.open(newline="") as f:
-                rows = [r for i, r in enumerate(csv.reader(f)) if i == 0 or int(r[0]) <= start]
+                rows = [r for r in csv.DictReader(f) if int(r["iteration"]) <= start]
         with path.open("w", newline="") as f:
-            csv.writer(f).writerows(rows)
+            writer = csv.DictWriter(f, header, extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(rows)
         return path
 
     def _append_history(self, path: Path, iteration: int, values: dict[str, float]) -> None:
@@ -382,11 +385,11 @@ class Trainer:
         return teacher.to(self.device, memory_format=self.memory_format).eval()
 
     @staticmethod
-    def _distill_loss(vgg, teacher, photos: torch.Tensor, stylized: torch.Tensor) -> torch.Tensor:
-        """How far the network's VGG features are from its teacher's on the same photos."""
+    def _distill_loss(vgg, teacher, photos: torch.Tensor, feats: dict[str, torch.Tensor]) -> torch.Tensor:
+        """How far the network's VGG features (from the perceptual losses' pass) are from its teacher's on
+        the same photos; the teacher's pass needs no gradients."""
         with torch.no_grad():
             target = vgg(teacher(photos).clamp(0.0, 1.0), DISTILL_LAYERS)
-        feats = vgg(stylized, DISTILL_LAYERS)
         return sum(losses.content_loss(feats[k], target[k]) for k in DISTILL_LAYERS)
 
     # -- the loop --------------------------------------------------------------------------------------
@@ -450,8 +453,8 @@ class Trainer:
                 x = x.contiguous(memory_format=self.memory_format)
                 with torch.autocast(self.device.type, torch.bfloat16, enabled=self.amp):
                     y = train_model(x)
-                    c, s, tv = losses.perceptual_losses(vgg, x, y, style_grams)
-                    d = self._distill_loss(vgg, teacher, x, y) if teacher is not None else torch.zeros_like(c)
+                    c, s, tv, feats = losses.perceptual_losses(vgg, x, y, style_grams, keep=DISTILL_LAYERS)
+                    d = self._distill_loss(vgg, teacher, x, feats) if teacher is not None else torch.zeros_like(c)
                     t = (compound_loss(train_model, x, y, self.generator, memory_format=self.memory_format)
                          if cfg.temporal_weight else torch.zeros_like(c))
                     total = (cfg.content_weight * c + cfg.style_weight * s + cfg.tv_weight * tv + cfg.distill_weight * d

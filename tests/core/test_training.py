@@ -84,8 +84,17 @@ def test_resume_continues_exactly_where_it_stopped(tmp_path, photos, data_dir, v
     result = stop_after_10.run()
     assert result.stopped and result.iteration == 10 and result.style_path is None
     assert not halves.out.exists()
+    # As an older version wrote it, without today's newest loss columns: resuming keeps the rows aligned.
+    old = history(halves.run_dir)
+    with (halves.run_dir / "losses.csv").open("w", newline="") as f:
+        writer = csv.DictWriter(f, ["iteration", "total", "content", "style", "tv", "seconds"], extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(old)
     resumed = Trainer(halves, resume=True).run()
     assert resumed.iteration == 20
+    rows = history(halves.run_dir)
+    assert all(float(r["seconds"]) >= 0 and None not in r for r in rows)
+    assert rows[0]["distill"] == "" and rows[-1]["distill"] != ""
 
     a = torch.load(straight.run_dir / "checkpoint.pt", weights_only=True)
     b = torch.load(halves.run_dir / "checkpoint.pt", weights_only=True)
