@@ -129,8 +129,9 @@ class Capture:
 
     @property
     def started_at(self) -> float:
-        """``time.monotonic()`` at ``start()``: a live frame was captured at ``started_at + timestamp``."""
-        return self._t0
+        """A live frame was captured (a file's frame shown) at ``time.monotonic()`` ``started_at + timestamp``:
+        ``start()``'s time, less where a file's timestamps begin (they are its own, not from 0)."""
+        return self._t0 - self._origin
 
     def read(self, timeout: float | None = None) -> Frame | None:
         """The next frame (the newest one when live), or ``None`` once the stream has ended or stopped.
