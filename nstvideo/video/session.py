@@ -317,6 +317,8 @@ class LiveSession:
     def stats(self) -> LiveStats:
         with self._lock:
             auto, brush = self._auto_brush, self._auto_level if self._auto_brush else self._options.brush
+            if self._stylizer is None:
+                brush = None  # nothing paints
         return replace(self._meter.snapshot(self.style.runtime), brush=brush, auto_brush=auto)
 
     def shutdown(self, timeout: float = 5.0) -> None:
@@ -660,10 +662,7 @@ class LiveSession:
 
     def _paint_loop(self) -> None:
         last: tuple[int, int] | None = None  # (generation, index) of the previous frame: gaps are drops
-        warned: FrameStylizer | None = None
-        pace = AutoBrush()
-        steady: Stabilizer | None = None
-        steady_for: tuple = ()  # what the stabilizer's previous frame came from: a change starts afresh
+        painter = _Painter(self._error)
         while not self._stopping.is_set():
             with self._lock:
                 capture, generation = self._capture, self._generation
@@ -694,26 +693,10 @@ class LiveSession:
                 if auto:
                     options = replace(options, brush=self._auto_level)
                 stabilize = self._stabilize
-            started = time.perf_counter()
-            painted, spent = frame.with_image(frame.image), None
-            if stylizer is not None and options.strength > 0:
-                try:
-                    painted = frame.with_image(stylizer.stylize_images(frame.image[None], options)[0])
-                    if stabilize:
-                        if steady is None or steady.strength != stabilize:
-                            steady = Stabilizer(stabilize)
-                        if steady_for != (generation, stylizer, options):
-                            steady.reset()
-                            steady_for = (generation, stylizer, options)
-                        painted = frame.with_image(steady.apply(frame.image, painted.image))
-                    spent = time.perf_counter() - started
-                except Exception as exc:  # e.g. out of memory: show the unpainted frame, say so once
-                    if warned is not stylizer:
-                        warned = stylizer
-                        self._error(f"painting failed ({exc}); showing the unpainted video")
+            painted, spent = painter.paint(frame, generation, stylizer, options, stabilize)
             self._meter.frame_out(spent)
             if auto and spent is not None:
-                level = pace.observe(options.brush, spent, capture.fps)
+                level = painter.pace.observe(options.brush, spent, capture.fps)
                 if level is not None:
                     with self._lock:
                         if self._auto_brush:
@@ -731,6 +714,48 @@ class LiveSession:
                 return False
             self._capture = None
             return True
+
+
+class _Painter:
+    """The paint thread's state from one frame to the next: the automatic brush's measurements (``pace``)
+    and the stabilizer, each started afresh when what it measured or followed changes."""
+
+    def __init__(self, on_error: Callable[[str], None]):
+        self.pace = AutoBrush()
+        self._on_error = on_error
+        self._paced: tuple = ()  # (source generation, stylizer) that ``pace`` measured
+        self._steady: Stabilizer | None = None
+        self._followed: tuple = ()  # what the stabilizer's previous frame came from; () after a gap
+        self._warned: FrameStylizer | None = None
+
+    def paint(self, frame: Frame, generation: int, stylizer: FrameStylizer | None, options: StyleOptions,
+              stabilize: float) -> tuple[Frame, float | None]:
+        """The painted frame, and the seconds it took (None when it was not painted)."""
+        if (generation, stylizer) != self._paced:
+            self.pace.reset()
+            self._paced = (generation, stylizer)
+        if stylizer is None or options.strength <= 0:
+            self._followed = ()
+            return frame.with_image(frame.image), None
+        started = time.perf_counter()
+        try:
+            image = stylizer.stylize_images(frame.image[None], options)[0]
+            if stabilize:
+                if self._steady is None or self._steady.strength != stabilize:
+                    self._steady = Stabilizer(stabilize)
+                if self._followed != (generation, stylizer, options):
+                    self._steady.reset()  # never blended with a frame of another source, style or brush
+                    self._followed = (generation, stylizer, options)
+                image = self._steady.apply(frame.image, image)
+            else:
+                self._followed = ()
+        except Exception as exc:  # e.g. out of memory: show the unpainted frame, say so once
+            self._followed = ()
+            if self._warned is not stylizer:
+                self._warned = stylizer
+                self._on_error(f"painting failed ({exc}); showing the unpainted video")
+            return frame.with_image(frame.image), None
+        return frame.with_image(image), time.perf_counter() - started
 
 
 def _is_live(source: int | str) -> bool:
