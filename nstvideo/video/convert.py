@@ -261,13 +261,15 @@ def convert_file(source: str | Path, target: str | Path, stylizer: Stylizer, con
                          audio=audio, overwrite=config.overwrite, colour=info.colour,
                          sample_aspect_ratio=info.sample_aspect_ratio) as writer:
             decoder = _Decoder(container, video, audio, info, config.max_side, config.keep_partial)
-            encoder = _Encoder(writer)
             try:
-                _paint(decoder, encoder, stylizer, config, on_frames, should_stop)
-                encoder.finish()
+                encoder = _Encoder(writer)
+                try:
+                    _paint(decoder, encoder, stylizer, config, on_frames, should_stop)
+                    encoder.finish()
+                finally:
+                    encoder.stop()  # before the writer's block discards and closes what it writes into
             finally:
                 decoder.stop()
-                encoder.stop()
             if decoder.failure is not None:
                 raise decoder.failure
             if decoder.error is not None:
@@ -325,13 +327,12 @@ class _Decoder:
         self.result = _Decoded()
         self.error: av.FFmpegError | None = None
         self.failure: BaseException | None = None
-        self._args = (container, video, audio, info, max_side, keep_partial)
         self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="nstvideo-convert-decode", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="nstvideo-convert-decode", daemon=True,
+                                        args=(container, video, audio, info, max_side, keep_partial))
         self._thread.start()
 
-    def _run(self) -> None:
-        container, video, audio, info, max_side, keep_partial = self._args
+    def _run(self, container, video, audio, info: VideoInfo, max_side: int | None, keep_partial: bool) -> None:
         r, previous = self.result, None
         try:
             for packet in container.demux([s for s in (video, audio) if s is not None]):
@@ -395,8 +396,9 @@ class _Encoder:
             self._stopping.set()
 
     def put(self, kind: str, payload) -> None:
-        if self.error is not None or not _put(self.items, (kind, payload), self._stopping):
-            raise self.error or Cancelled()
+        _put(self.items, (kind, payload), self._stopping)  # refused only once writing has failed
+        if self.error is not None:
+            raise self.error
 
     def finish(self) -> None:
         """Waits until everything given is written; raises what writing raised."""
