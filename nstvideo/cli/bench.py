@@ -42,20 +42,19 @@ def _brushes(text: str) -> list[float]:
     return [brush_size(v) for v in text.split(",")]
 
 
-def _networks(text: str) -> list[str]:
-    names = text.split(",")
-    for name in names:
-        if name not in NETWORKS:
-            raise argparse.ArgumentTypeError(f"unknown network {name!r}; use {', '.join(NETWORKS)}")
-    return names
+def _names_of(allowed, what: str):
+    """An argument type: comma-separated names, each one of ``allowed``."""
+    def parse(text: str) -> list[str]:
+        names = text.split(",")
+        for name in names:
+            if name not in allowed:
+                raise argparse.ArgumentTypeError(f"unknown {what} {name!r}; use {', '.join(allowed)}")
+        return names
+    return parse
 
 
-def _runtimes(text: str) -> list[str]:
-    names = text.split(",")
-    for name in names:
-        if name not in RUNTIME_CHOICES:
-            raise argparse.ArgumentTypeError(f"unknown runtime {name!r}; use {', '.join(RUNTIME_CHOICES)}")
-    return names
+_networks = _names_of(NETWORKS, "network")
+_runtimes = _names_of(RUNTIME_CHOICES, "runtime")
 
 
 def _bench_frame(args: argparse.Namespace, size: tuple[int, int]):
@@ -138,43 +137,25 @@ def _bench_stylize(args: argparse.Namespace) -> list[dict]:
     return records
 
 
+def _ms(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.0f} ms"
+
+
 def _bench_live(args: argparse.Namespace) -> list[dict]:
-    """A live session as the window runs it (auto brush, --runtime), on --clip or the demo clip at its own
-    rate, with a display that takes every frame at once: painted frames/s, capture-to-display latency."""
     from ..assets import demo_clip
-    from ..video.session import LiveSession, SessionConfig
+    from ..video.bench import measure_live
 
     clip = args.clip or demo_clip()
     style = (args.style or DEFAULT_BENCH_STYLE).split(",")[0]
-    session = LiveSession(SessionConfig(device=args.device, runtime=args.runtime))
-    try:
-        session.set_style(style)
-        session.open_source(clip)
-        deadline = time.monotonic() + 120
-        while session.style.status != "ready" or session.stats().inference_ms is None:
-            if time.monotonic() > deadline or session.style.status == "failed":
-                raise InputError(f"the live session did not start painting {clip} with {style}: "
-                                 f"{session.style.message or session.state.message}")
-            time.sleep(0.05)
-        time.sleep(3.0)  # the automatic brush settles
-        end = time.monotonic() + args.seconds
-        shown = 0
-        while time.monotonic() < end:
-            if session.take_frame() is not None:
-                shown += 1
-            time.sleep(0.002)
-        stats = session.stats()  # the last two seconds
-        size = "x".join(map(str, session.state.size)) if session.state.size else "?"
-    finally:
-        session.shutdown()
-    print(f"live     {style}, {stats.runtime}, {clip.name} at {size}: {stats.output_fps:.1f} frames/s painted "
-          f"(source {stats.input_fps:.1f}), {shown / args.seconds:.1f} shown, latency p50 {stats.latency_p50_ms:.0f} ms "
-          f"p95 {stats.latency_p95_ms:.0f} ms, paint {stats.inference_ms:.0f} ms, brush {stats.brush:g}"
+    m = measure_live(style, clip, args.seconds, device=args.device, runtime=args.runtime)
+    stats = m.stats
+    print(f"live     {style}, {stats.runtime}, {clip.name} at {m.size}: {stats.output_fps:.1f} frames/s painted "
+          f"(source {stats.input_fps:.1f}), {m.shown_fps:.1f} shown, latency p50 {_ms(stats.latency_p50_ms)} "
+          f"p95 {_ms(stats.latency_p95_ms)}, paint {_ms(stats.inference_ms)}, brush {stats.brush:g}"
           f"{' (auto)' if stats.auto_brush else ''}, dropped {stats.dropped}, peak RSS {peak_rss_mib():.0f} MiB")
-    return [{"name": f"live {style}, {stats.runtime}", "size": size, "brush": stats.brush,
-             "fps": round(stats.output_fps, 2), "ms_p50": round(stats.latency_p50_ms, 1),
-             "ms_p95": round(stats.latency_p95_ms, 1), "source_fps": round(stats.input_fps, 2),
-             "peak_rss_mib": round(peak_rss_mib())}]
+    return [{"name": f"live {style}, {stats.runtime}", "size": m.size, "brush": stats.brush,
+             "fps": round(stats.output_fps, 2), "ms_p50": stats.latency_p50_ms, "ms_p95": stats.latency_p95_ms,
+             "source_fps": round(stats.input_fps, 2), "peak_rss_mib": round(peak_rss_mib())}]
 
 
 def _bench_convert(args: argparse.Namespace, runtime: Runtime) -> list[dict]:
@@ -367,7 +348,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-frames", type=positive_int, default=60, help="temporal: the first N frames of each clip")
     p.add_argument("--side-by-side", type=Path, metavar="FILE",
                    help="temporal: write plain | stabilized (the last --strengths) of the first clip to FILE")
-    p.add_argument("--seconds", type=float, default=10.0, help="live: how long to play the source")
+    p.add_argument("--seconds", type=positive_int, default=10, help="live: how long to measure the session")
     p.add_argument("--json", type=Path, help="stylize, live, inference: also write the rows to this JSON file "
                                              "(a list of records with name, size, brush, fps, ms_p50, ms_p95)")
     p.add_argument("--networks", type=_networks, default=["transformer_net"],

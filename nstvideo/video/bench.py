@@ -1,18 +1,22 @@
-"""End-to-end conversion speed and memory, for BENCHMARKS.md (``nstvideo bench --what convert``)."""
+"""End-to-end speed and memory of conversion and of the live session, for BENCHMARKS.md
+(``nstvideo bench --what convert`` and ``--what live``)."""
 from __future__ import annotations
 
 import resource
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import av
 import cv2
 
+from ..core.errors import InputError
 from ..core.stylize import Stylizer
 from .convert import ConvertConfig, convert_file
 from .frame import Frame
+from .stats import LiveStats
 from .writer import VideoWriter
 
 
@@ -50,3 +54,38 @@ def time_conversion(clip: Path, stylizer: Stylizer, config: ConvertConfig) -> tu
         t0 = time.perf_counter()
         convert_file(clip, Path(tmp) / "out.mp4", stylizer, config, on_frames=count)
         return frames, time.perf_counter() - t0
+
+
+@dataclass(frozen=True)
+class LiveMeasurement:
+    stats: LiveStats  # the session's own figures over its last two seconds
+    shown_fps: float  # frames the display took per second over the whole measurement
+    size: str  # the painted frames' size, e.g. "640x360"
+
+
+def measure_live(style: str, source: Path, seconds: float, *, device: str = "auto",
+                 runtime: str = "auto") -> LiveMeasurement:
+    """A live session as the window runs it (the automatic brush on), on ``source`` at its own rate, with
+    a display that takes every frame at once: what the status bar would say after ``seconds``."""
+    from .session import LiveSession, SessionConfig
+
+    session = LiveSession(SessionConfig(device=device, runtime=runtime))
+    try:
+        session.set_style(style)
+        session.open_source(source)
+        deadline = time.monotonic() + 120
+        while session.style.status != "ready" or session.stats().inference_ms is None:
+            if time.monotonic() > deadline or session.style.status == "failed":
+                raise InputError(f"the live session did not start painting {source} with {style}: "
+                                 f"{session.style.message or session.state.message}")
+            time.sleep(0.05)
+        time.sleep(3.0)  # the automatic brush settles
+        end, shown = time.monotonic() + seconds, 0
+        while time.monotonic() < end:
+            if session.take_frame() is not None:
+                shown += 1
+            time.sleep(0.002)
+        size = "x".join(map(str, session.state.size)) if session.state.size else "?"
+        return LiveMeasurement(session.stats(), shown / seconds, size)
+    finally:
+        session.shutdown()
