@@ -5,13 +5,15 @@ different strokes. Averaging each output with the previous one hides that but gh
 Here the previous *output* is first moved onto the current frame with optical flow, so strokes follow the
 content, and it is only blended in where that flow can be trusted:
 
-* DIS flow (ultrafast preset) from the current original frame to the previous one, both shrunk so the
+* DIS flow (the "fast" preset) from the current original frame to the previous one, both shrunk so the
   longer side is ``flow_side`` (the flow is then upsampled);
 * a pixel is trusted where the flow passes Lai et al.'s forward-backward check (``temporal.occlusion_mask``,
   which also drops motion boundaries) and the warped previous original matches the current one
   (a photometric check: new objects, lighting changes); elsewhere the new stylized frame is used alone;
 * output = strength x warped previous output + (1 - strength) x new stylized frame on trusted pixels:
-  a running average along motion paths, so the new frame always counts and nothing freezes;
+  a running average along motion paths, so the new frame always counts and nothing freezes; where the
+  original did not change at all (a still background, a repeated frame) the previous output weighs at
+  least ``HOLD_STRENGTH``, whatever the strength, so still areas stop boiling;
 * a scene cut (the shrunk grey originals differ a lot on average, or too few pixels are trusted) starts
   afresh from the new frame, so nothing of one shot is carried into the next.
 

@@ -23,7 +23,4 @@ def test_zero_for_an_identity_network_and_positive_for_a_real_style(photo):
     with torch.no_grad():
         y = model(x)
         loss = compound_loss(model, x, y, torch.Generator().manual_seed(0)).item()
-        # the same flow applied to a constant image changes nothing: what is measured is the network
-        flat = torch.full_like(x, 0.5)
-        assert np.isclose(warp(flat, random_flow(1, *x.shape[2:], torch.Generator())).mean().item(), 0.5)
     assert loss > 0.01
