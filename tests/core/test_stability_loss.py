@@ -1,9 +1,8 @@
 """Wang et al. 2020's compound regularization: zero for a network that moves with its input, positive otherwise."""
-import numpy as np
 import torch
 
 from nstvideo.core import pixels
-from nstvideo.core.stability_loss import compound_loss, random_flow, warp
+from nstvideo.core.stability_loss import compound_loss, random_flow
 
 
 def test_the_random_flow_is_smooth_and_about_eight_pixels():
