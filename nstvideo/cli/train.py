@@ -164,9 +164,12 @@ def _train(config: TrainConfig, resume: bool, mode: str) -> int:
     trainer = Trainer(config, on_step=progress.step, on_preview=lambda i, _image: progress.preview(i),
                       resume=resume)
 
+    signals: list[int] = []
+
     def stop(signum, frame) -> None:
         """In the loop, the iteration under way finishes and the checkpoint resumes exactly; before it (or
         at a second signal) KeyboardInterrupt, as usual."""
+        signals.append(signum)
         if trainer.looping and not trainer.stop_requested:
             trainer.request_stop()
         else:
@@ -182,14 +185,14 @@ def _train(config: TrainConfig, resume: bool, mode: str) -> int:
             result = trainer.run()
         except KeyboardInterrupt:
             progress.interrupted(trainer.checkpoint_path.exists())
-            return 130
+            return 128 + (signals[0] if signals else signal.SIGINT)  # 130, or 143 for SIGTERM, as every command
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         progress.close()
     if result.stopped:
         progress.interrupted(True)
-        return 130
+        return 128 + (signals[0] if signals else signal.SIGINT)
     progress.finished(result)
     return 0
 
@@ -214,7 +217,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--lr", type=float)
     p.add_argument("--network", choices=tuple(NETWORKS),
                    help="transformer_net (Johnson et al., the default) or lite_net (the live network, "
-                        "nothing at full resolution: about twice as fast)")
+                        "nothing at full resolution: 1.5-1.7x as fast, BENCHMARKS.md)")
     p.add_argument("--width", type=float, help="channel multiplier: 1.0 is Johnson's network, 0.5 is 4x cheaper")
     p.add_argument("--residual-blocks", type=positive_int, help="default: 5 for transformer_net, 4 for lite_net")
     p.add_argument("--teacher", help="distil: a trained style (name or file) whose outputs the network also "

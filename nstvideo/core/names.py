@@ -5,7 +5,7 @@ from .errors import ConfigError
 
 # Room for what is added around a name (an input's stem, "_", ".partial", a suffix) within the 255 bytes
 # most file systems allow (ENAMETOOLONG, OSError 36, beyond).
-MAX_NAME_BYTES = 200
+MAX_STYLE_NAME_BYTES = 200
 _FORBIDDEN = set('/\\:*?"<>|') | {chr(c) for c in range(32)} | {"\x7f"}
 
 
@@ -14,7 +14,7 @@ def safe_name(name: object, what: str = "name") -> str:
 
     Refused: empty names, names starting with "." (hidden files, "." and ".."), path separators and the
     other characters Windows forbids, control characters, trailing spaces and dots, and names over
-    ``MAX_NAME_BYTES`` bytes of UTF-8. ``what`` says in the message which name it is ("--name", ...).
+    ``MAX_STYLE_NAME_BYTES`` bytes of UTF-8. ``what`` says in the message which name it is ("--name", ...).
     """
     hint = "use letters, digits, '-' and '_', e.g. my_style"
     if not isinstance(name, str) or not name.strip():
@@ -25,6 +25,6 @@ def safe_name(name: object, what: str = "name") -> str:
     bad = sorted(set(name) & _FORBIDDEN)
     if bad:
         raise ConfigError(f"{what} {shown!r} contains {''.join(bad)!r}, which a file name cannot; {hint}")
-    if len(name.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES:
-        raise ConfigError(f"{what} {shown!r} is longer than {MAX_NAME_BYTES} bytes; choose a shorter one")
+    if len(name.encode("utf-8", "surrogatepass")) > MAX_STYLE_NAME_BYTES:
+        raise ConfigError(f"{what} {shown!r} is longer than {MAX_STYLE_NAME_BYTES} bytes; choose a shorter one")
     return name

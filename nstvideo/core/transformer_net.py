@@ -177,7 +177,7 @@ class LiteNet(_StyleNetwork):
     A strided 5x5 stem goes straight to half resolution and the last layer upsamples (nearest, then a 3x3
     convolution: still no checkerboard) straight to RGB, so full resolution only ever holds the 3-channel
     input and output; the residual blocks work at quarter resolution. At width 1 (32/64 channels, 4 blocks)
-    that is about 19k multiply-adds per pixel against width-0.5 TransformerNet's 42k, and far less memory
+    that is about 26k multiply-adds per pixel against width-0.5 TransformerNet's 42k, and far less memory
     traffic, which is what limits a 2-core CPU at 640x360.
     """
 
