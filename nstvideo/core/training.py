@@ -32,8 +32,9 @@ from .plot import plot_losses
 from .stability_loss import compound_loss
 from .styles import SUFFIX, StyleInfo, load_style, resolve_style, save_style, user_style_dir
 from .torch_files import load_weights_only
-from .transformer_net import ARCHITECTURE, NETWORKS, channels_for
+from .transformer_net import ARCHITECTURE, NETWORKS
 from .vgg import load_vgg
+from .weights_check import check_architecture
 
 log = logging.getLogger(__name__)
 
@@ -104,15 +105,11 @@ class TrainConfig:
             raise ConfigError("iterations, batch size and the checkpoint/preview/log intervals must be at least 1")
         if self.image_size < 16:
             raise ConfigError(f"--image-size must be at least 16 px, got {self.image_size}")
-        channels_for(self.width)  # raises ConfigError before minutes of data loading
-        if self.network not in NETWORKS:
-            raise ConfigError(f"--network must be one of {', '.join(NETWORKS)}, got {self.network!r}")
-        if self.residual_blocks is not None and not 1 <= self.residual_blocks <= 16:
-            raise ConfigError(f"--residual-blocks must be between 1 and 16, got {self.residual_blocks}")
-        if self.teacher is not None:
-            self.teacher = str(self.teacher)
-        if not self.temporal_weight >= 0:
-            raise ConfigError(f"--temporal-weight must be 0 (off) or more, got {self.temporal_weight}")
+        try:  # before minutes of data loading; the same bounds as a style file's
+            check_architecture(self.network, self.width, 1 if self.residual_blocks is None else self.residual_blocks)
+        except ConfigError as exc:
+            raise ConfigError(f"{exc}; choose another (the pack's recipes use --network lite_net --width 1 "
+                              "--residual-blocks 4)") from exc
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
             if isinstance(value, float) and not math.isfinite(value):

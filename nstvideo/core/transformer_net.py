@@ -97,9 +97,12 @@ class UpsampleConvLayer(nn.Module):
         return self.conv2d(self.pad(x))
 
 
+MAX_WIDTH = 4.0
+
+
 def channels_for(width: float) -> tuple[int, int, int]:
     """Channel counts of the three resolutions for a width multiplier (1.0 = Johnson's 32/64/128)."""
-    if not 0.0 < width <= 4.0:
+    if not 0.0 < width <= MAX_WIDTH:
         raise ConfigError(f"--width must be above 0 and at most 4 (0.5 is 4x cheaper than 1.0), got {width}")
     return tuple(max(4, int(round(c * width))) for c in (32, 64, 128))  # type: ignore[return-value]
 

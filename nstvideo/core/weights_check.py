@@ -11,11 +11,10 @@ import math
 import torch
 
 from .errors import ConfigError, ModelLoadError
-from .transformer_net import NETWORKS, build_network
+from .transformer_net import MAX_WIDTH, NETWORKS, build_network
 
 FLOAT_DTYPES = (torch.float16, torch.float32, torch.bfloat16)
 MAX_RESIDUAL_BLOCKS = 16
-MAX_WIDTH = 4.0  # transformer_net.channels_for's range is (0, MAX_WIDTH]
 
 
 def check_architecture(architecture: object, width: object, residual_blocks: object) -> None:
