@@ -31,6 +31,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Protocol
 from datetime import datetime
 from fractions import Fraction
 from pathlib import Path
@@ -54,12 +55,19 @@ from .frame import Frame
 from .latest import LatestFrame
 from .stats import LiveStats, StatsMeter
 from .vcam import VirtualCamera, unavailable_reason
-from .worker import FrameStylizer
 from .writer import VIDEO_SUFFIXES, VideoWriter
 
 log = logging.getLogger(__name__)
 
 Source = int | str | Path
+
+
+class FrameStylizer(Protocol):
+    """What paints: ``core.stylize.Stylizer`` is one (uint8 BGR NxHxWx3 in, the same shape out)."""
+
+    def stylize_images(self, images: np.ndarray, options: StyleOptions) -> np.ndarray: ...
+
+
 THUMBNAIL_SIDE = 96
 RECORDER_FINISH_S = 120.0  # what shutdown() waits for a recording to be finalised, whatever else was slow
 

@@ -1,12 +1,11 @@
-"""Where processed frames go: the ``Sink`` protocol and the simple sinks.
+"""Where painted frames go: the ``Sink`` protocol (the recorder, the virtual camera).
 
 A sink has ``write(frame)`` and ``close()``; ``close()`` is safe to call twice and every sink is a context
-manager. The inference worker calls ``write`` on its own thread, so a sink that touches a GUI must hand
-the frame over to the GUI thread itself (a Qt signal does that).
+manager. The live session calls ``write`` on its paint thread (through a ``BackgroundSink``, on a thread
+of the sink's own), so a sink that touches a GUI must hand the frame over to the GUI thread itself.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
 from .frame import Frame
@@ -33,23 +32,3 @@ class SinkBase:
 
     def __exit__(self, *exc_info) -> None:
         self.close()
-
-
-class CallbackSink(SinkBase):
-    """Calls ``on_frame(frame)`` for every frame (the GUI preview); ``on_close()`` once when closed."""
-
-    def __init__(self, on_frame: Callable[[Frame], None], on_close: Callable[[], None] | None = None):
-        self._on_frame = on_frame
-        self._on_close = on_close
-        self._closed = False
-
-    def write(self, frame: Frame) -> None:
-        if not self._closed:
-            self._on_frame(frame)
-
-    def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        if self._on_close:
-            self._on_close()

@@ -1,55 +1,42 @@
-"""Capture -> inference worker -> sinks: drop policies, style changes mid-stream, errors, stopping."""
+"""Capture on its own thread, read by a painter: drop policies, timestamps, errors, stopping."""
 from __future__ import annotations
 
 import os
-import threading
 import time
 
 import av
-import numpy as np
 import pytest
 
 from nstvideo.core.errors import CaptureError
 from nstvideo.core.stylize import StyleOptions
 from nstvideo.video.capture import CAMERA_STALL_S, STREAM_MISSES, Capture
 from nstvideo.video.frame import Frame
-from nstvideo.video.sinks import CallbackSink
-from nstvideo.video.worker import InferenceWorker
 
 
-class SlowStylizer:
-    """The real stylizer, plus a fixed delay per call: a worker slower than its source."""
-
-    def __init__(self, stylizer, delay: float):
-        self.stylizer, self.delay = stylizer, delay
-
-    def stylize_images(self, images, options):
-        time.sleep(self.delay)
-        return self.stylizer.stylize_images(images, options)
-
-
-def run_to_end(worker: InferenceWorker, timeout: float = 60.0) -> None:
-    worker.start()
-    assert worker.join(timeout), "the worker did not reach the end of the stream"
+def paint_to_end(capture: Capture, stylizer, on_frame, delay: float = 0.0, timeout: float = 60.0) -> None:
+    """What the live session's paint thread does with a capture, in the test's thread: read the newest
+    frame, paint it (taking at least ``delay``), hand it on, until the stream ends."""
+    deadline = time.monotonic() + timeout
+    while (frame := capture.read(timeout=5)) is not None:
+        time.sleep(delay)
+        on_frame(frame.with_image(stylizer.stylize_images(frame.image[None], StyleOptions())[0]))
+        assert time.monotonic() < deadline, "the stream did not end"
 
 
-def test_file_source_with_slow_worker_drops_nothing(make_clip, stylizer, collector):
+def test_file_source_with_a_slow_painter_drops_nothing(make_clip, stylizer):
     src = make_clip(frames=40, rate=20)
     with av.open(str(src)) as container:
         expected = [float(f.pts * f.time_base) for f in container.decode(video=0)]
-    sink = collector()
+    frames: list[Frame] = []
     with Capture(src, queue_size=4) as capture:
         assert not capture.live
-        worker = InferenceWorker(capture, SlowStylizer(stylizer, 0.01), [sink])
-        run_to_end(worker)
-    assert worker.error is None and sink.closed.is_set()
-    assert [f.index for f in sink.frames] == list(range(40)) and capture.dropped == 0
-    assert [f.timestamp for f in sink.frames] == pytest.approx(expected, abs=1e-3)
+        paint_to_end(capture, stylizer, frames.append, delay=0.01)
+    assert [f.index for f in frames] == list(range(40)) and capture.dropped == 0
+    assert [f.timestamp for f in frames] == pytest.approx(expected, abs=1e-3)
 
 
-def test_live_source_with_slow_worker_drops_stale_frames_and_keeps_latency_bounded(make_clip, stylizer):
+def test_live_source_with_a_slow_painter_drops_stale_frames_and_keeps_latency_bounded(make_clip, stylizer):
     src = make_clip(frames=40, rate=40)  # played live: a 1 s "camera" at 40 fps
-    delay = 0.1
     latencies: list[float] = []
     frames: list[Frame] = []
 
@@ -59,11 +46,9 @@ def test_live_source_with_slow_worker_drops_stale_frames_and_keeps_latency_bound
 
     capture = Capture(src, live=True).start()
     try:
-        worker = InferenceWorker(capture, SlowStylizer(stylizer, delay), [CallbackSink(on_frame)])
-        run_to_end(worker)
+        paint_to_end(capture, stylizer, on_frame, delay=0.1)
     finally:
         capture.stop()
-    assert worker.error is None
     # A queue that kept every frame would end about 40 * 0.1 - 1 = 3 s behind; the newest-frame slot keeps
     # the age of what is shown to about two processing times (0.2 s). 1.5 s leaves room for a loaded
     # machine and still fails for a queue.
@@ -72,54 +57,15 @@ def test_live_source_with_slow_worker_drops_stale_frames_and_keeps_latency_bound
     assert indices == sorted(indices) and len(indices) < 30 and capture.dropped > 0
 
 
-def test_style_and_options_change_between_frames(make_clip, stylizer, collector):
-    src = make_clip(frames=12)
-    frames: list[Frame] = []
-    originals = collector()
-
-    def on_frame(frame: Frame) -> None:
-        frames.append(frame)
-        if frame.index == 3:
-            worker.set_options(StyleOptions(strength=1.0))
-        if frame.index == 7:
-            worker.set_stylizer(None)
-
-    with Capture(src) as capture:
-        worker = InferenceWorker(capture, stylizer, [CallbackSink(on_frame)], StyleOptions(strength=0.0))
-        run_to_end(worker)
-    with Capture(src) as capture:
-        run_to_end(InferenceWorker(capture, None, [originals]))
-    same = [np.array_equal(a.image, b.image) for a, b in zip(frames, originals.frames)]
-    assert same == [True] * 4 + [False] * 4 + [True] * 4
-    assert [f.timestamp for f in frames] == [f.timestamp for f in originals.frames]
-
-
-def test_worker_error_is_reported_and_sinks_are_closed(make_clip, collector):
-    class Broken:
-        def stylize_images(self, images, options):
-            raise RuntimeError("boom")
-
-    errors, finished = [], threading.Event()
-    sink = collector()
-    with Capture(make_clip(frames=5)) as capture:
-        worker = InferenceWorker(capture, Broken(), [sink], on_error=errors.append, on_finished=finished.set)
-        run_to_end(worker)
-    assert [str(e) for e in errors] == ["boom"] and isinstance(worker.error, RuntimeError)
-    assert finished.is_set() and sink.closed.is_set() and not sink.frames
-
-
-def test_stop_mid_stream_is_prompt_and_safe_twice(make_clip, wait_until):
-    capture = Capture(make_clip(frames=100), queue_size=2).start()  # 100 x 0.05 s: 5 s to the end
-    worker = InferenceWorker(capture, None, [CallbackSink(lambda f: time.sleep(0.05))]).start()
-    wait_until(lambda: worker.frames_done > 0, "the worker's first frame")
+def test_stop_mid_stream_is_prompt_and_safe_twice(make_clip):
+    capture = Capture(make_clip(frames=100), queue_size=2).start()  # 100 frames, read slowly: seconds to the end
+    assert capture.read(timeout=5).index == 0
+    time.sleep(0.1)
     started = time.monotonic()
-    worker.stop()
     capture.stop()
     assert time.monotonic() - started < 2
-    worker.stop()
     capture.stop()
-    assert not worker.running and not capture.running
-    assert 0 < worker.frames_done < 100
+    assert not capture.running
     assert capture.read() is None
 
 

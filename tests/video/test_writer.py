@@ -7,10 +7,7 @@ import numpy as np
 import pytest
 
 from nstvideo.core.errors import EncodeError, OutputExistsError
-from nstvideo.core.stylize import StyleOptions
-from nstvideo.video.capture import Capture
 from nstvideo.video.frame import Frame
-from nstvideo.video.worker import InferenceWorker
 from nstvideo.video.writer import VideoWriter
 
 
@@ -72,20 +69,3 @@ def test_existing_file_and_bad_suffix_are_refused(tmp_path):
     with pytest.raises(EncodeError, match=".avi"):
         VideoWriter(tmp_path / "x.avi")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.mp4"]
-
-
-def test_worker_finalises_the_recording_when_stopped(make_clip, tmp_path, read_back, stylizer, wait_until):
-    src = make_clip(frames=60, rate=15)
-    out = tmp_path / "recording.mp4"
-    stylizer.stylize_images(np.zeros((1, 48, 64, 3), np.uint8), StyleOptions())  # first-call warm-up
-    capture = Capture(src, live=True).start()  # a 4 s live stream, stopped after a few frames
-    writer = VideoWriter(out, rebase=True, preset="ultrafast")
-    worker = InferenceWorker(capture, stylizer, [writer]).start()
-    wait_until(lambda: worker.frames_done >= 2, "two recorded frames")
-    assert worker.running  # stopped mid-stream: what finalises the file is stop(), not the end of the stream
-    worker.stop()
-    capture.stop()
-    assert worker.error is None and writer.written
-    after = read_back(out)
-    assert 2 <= len(after["times"]) == worker.frames_done < 60
-    assert after["times"][0] == 0.0 and after["times"] == sorted(after["times"])
