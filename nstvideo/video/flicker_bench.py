@@ -55,7 +55,7 @@ def stabilized(originals: list[np.ndarray], frames: list[np.ndarray], strength: 
             trusted.append(stabilizer.trusted)
     finally:
         cv2.setNumThreads(threads)
-    return out, float(np.mean(trusted[1:])), 1000 * float(min(seconds[1:]))
+    return out, float(np.mean(trusted[1:] or [0.0])), 1000 * float(min(seconds[1:] or seconds))
 
 
 def measure_clip(clip: Path, stylizer: Stylizer, strengths: list[float], *, max_frames: int,
