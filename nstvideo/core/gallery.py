@@ -40,15 +40,22 @@ def _row(cells: Sequence[np.ndarray], label: str) -> np.ndarray:
     return np.vstack([_label(label, body.shape[1]), body])
 
 
+def label_for(stylizer: Stylizer, with_network: bool = False) -> str:
+    info = stylizer.info
+    if info is None:
+        return stylizer.name
+    return f"{info.description} ({info.architecture})" if with_network else info.description
+
+
 def contact_sheet(stylizers: Sequence[Stylizer], pictures: Sequence[np.ndarray], height: int = 256) -> np.ndarray:
     """uint8 BGR: a first row of ``pictures`` as they are, then one row per style, each picture painted at
-    ``height`` px high (the size it is shown at, so strokes read as they would in a frame that size)."""
+    ``height`` px high (the size it is shown at, so strokes read as they would in a frame that size).
+    Rows say the painting; also the network when the styles do not all use the same one."""
     inputs = [fit_height(p, height) for p in pictures]
     rows = [_row(inputs, "original")]
+    networks = {s.info.architecture for s in stylizers if s.info is not None}
     for stylizer in stylizers:
-        info = stylizer.info
-        label = info.description if info is not None else stylizer.name
-        rows.append(_row([stylizer.stylize_image(p) for p in inputs], label))
+        rows.append(_row([stylizer.stylize_image(p) for p in inputs], label_for(stylizer, len(networks) > 1)))
     gap = np.full((GAP, rows[0].shape[1], 3), 255, np.uint8)
     sheet = [rows[0]]
     for row in rows[1:]:
