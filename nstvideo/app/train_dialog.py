@@ -77,7 +77,7 @@ class TrainPreset:
 # The style pack's recipe (train/*.toml, train/README.md): the live network (lite_net, width 1, 4 blocks),
 # 128 px crops cut from photos at 288 px, the painting's Grams at 384 px, 3,000 iterations. Previews come
 # twice as often as there.
-STANDARD = TrainPreset("Standard", 3000, description="the recipe of the shipped styles")
+STANDARD = TrainPreset("Standard", 3000, description="the recipe of the style pack")
 # The same recipe for a tenth of the time: a rough style, and a run Resume can take on to Standard.
 QUICK = TrainPreset("Quick", 300, checkpoint_every=50, preview_every=25, log_every=5,
                     description="the same recipe, a rough first look")
@@ -85,10 +85,11 @@ PRESETS = (QUICK, STANDARD)
 
 # Seconds per training step (batch 4) on the project's 2-core CPU by (network, width, crop size), from
 # BENCHMARKS.md (2026-11-24); the shipped runs took 1.04-1.2 s/it at width 0.5, 128 px, on that machine.
-# lite_net: 0.78x transformer_net width 0.5's step, measured side by side (BENCHMARKS.md, 2026-12-02).
+# lite_net: 0.84x transformer_net width 0.5's step at 128 px, measured side by side on 2026-12-02
+# (BENCHMARKS.md, "The live network"); its 256 px figure is that ratio applied to width 0.5's, not measured.
 BENCH_SECONDS_PER_IT = {("transformer_net", 0.5, 128): 0.98, ("transformer_net", 1.0, 128): 1.5,
                         ("transformer_net", 0.5, 256): 5.0, ("transformer_net", 1.0, 256): 7.7,
-                        ("lite_net", 1.0, 128): 0.77, ("lite_net", 1.0, 256): 3.9}
+                        ("lite_net", 1.0, 128): 0.83, ("lite_net", 1.0, 256): 4.2}
 START_SECONDS = 10  # starting Python and torch, decoding 2,047 photos, loading VGG: 7-8 s measured there
 
 
