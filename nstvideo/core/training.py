@@ -235,6 +235,7 @@ class Trainer:
         self.looping = False  # inside the training loop, where request_stop() takes effect
         self._stop_requested = False
         self._batch_rng: tuple[int, torch.Tensor] | None = None  # (iteration, sampler state before its batch)
+        self._stepping = False  # inside optimizer.step() and the count that follows it
 
     def request_stop(self) -> None:
         """Stop after the iteration under way, with a checkpoint that resumes exactly (a signal handler's call)."""
@@ -313,23 +314,15 @@ class Trainer:
 
     def _iteration_after_interrupt(self, iteration: int) -> int | None:
         """The last whole iteration when an interrupt cut one short, with the sampler put back to match it;
-        None if the weights are half-updated (the previous checkpoint then stays).
-
-        Adam counts its steps per parameter: if none took this iteration's step, its batch is put back,
-        so the resumed run draws it again (resuming with the batch already drawn skipped one); if all took
-        it, the iteration counts.
-        """
-        params = [p for group in self.optimizer.param_groups for p in group["params"]]
-        steps = {int(self.optimizer.state[p]["step"]) if "step" in self.optimizer.state.get(p, {}) else 0
-                 for p in params}
-        if steps == {iteration}:
-            if self._batch_rng is not None and self._batch_rng[0] == iteration:
-                self.generator.set_state(self._batch_rng[1])
-            return iteration
-        if steps == {iteration + 1}:
-            return iteration + 1
-        log.warning("interrupted in the middle of an optimizer step; the last checkpoint is kept")
-        return None
+        None if it came during an optimizer step (the weights may be half updated: the previous checkpoint
+        then stays). An iteration whose batch was drawn but not stepped gets its batch back, so the resumed
+        run draws it again (resuming with the batch already drawn skipped one)."""
+        if self._stepping:
+            log.warning("interrupted in the middle of an optimizer step; the last checkpoint is kept")
+            return None
+        if self._batch_rng is not None and self._batch_rng[0] == iteration:
+            self.generator.set_state(self._batch_rng[1])
+        return iteration
 
     def _start_history(self, start: int) -> Path:
         """losses.csv with its header, or the existing one cut back to the checkpoint we resume from."""
@@ -458,8 +451,10 @@ class Trainer:
                              + cfg.temporal_weight * t)
                 self.optimizer.zero_grad(set_to_none=True)
                 total.backward()
+                self._stepping = True  # from here to the count, the weights may be half updated
                 self.optimizer.step()
                 iteration += 1
+                self._stepping = False
                 running += torch.stack([total.detach(), c.detach(), s.detach(), tv.detach(), d.detach(), t.detach()]).float()
                 count += 1
                 self.elapsed = elapsed0 + time.perf_counter() - t0
