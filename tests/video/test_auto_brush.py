@@ -53,7 +53,7 @@ class PixelCost:
 
 @pytest.mark.parametrize("auto", [True, False])
 def test_the_session_paints_with_the_brush_that_keeps_up(auto, video_dir, random_style):
-    """The walking clip at 10 fps (85 ms a frame to paint in): brush 1 cannot keep up, brush 2 can."""
+    """The walking clip at 10 fps (85 ms a frame to paint in): brush 1 cannot keep up, a coarser one can."""
     session = LiveSession(SessionConfig(device="cpu", runtime="torch", max_side=320, auto_brush=auto))
     try:
         session.use_stylizer(PixelCost(Stylizer.from_style(random_style, "cpu", runtime="torch")), "slow")
@@ -70,6 +70,10 @@ def test_the_session_paints_with_the_brush_that_keeps_up(auto, video_dir, random
         session.shutdown()
     assert stats.auto_brush is auto
     if auto:
-        assert stats.brush == 2.0 and "brush 2 (auto)" in stats.summary(), stats
+        # Brush 2 on an idle machine (60 ms + the style's own few); a loaded one may need 3 or 4. Whatever
+        # it picked keeps up with the 10 fps source (about 85 ms a frame), unless nothing coarser is left.
+        assert stats.brush in (2.0, 3.0, 4.0), stats
+        assert stats.inference_ms < 100 or stats.brush == 4.0, stats
+        assert f"brush {stats.brush:g} (auto)" in stats.summary()
     else:
         assert stats.brush == 1.0 and stats.inference_ms > 240, stats
