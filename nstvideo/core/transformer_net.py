@@ -130,6 +130,17 @@ class _StyleNetwork(nn.Module):
     def body(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
+    def _add_residual_blocks(self, channels: int, count: int) -> None:
+        """``res1`` .. ``resN``: the names pytorch/examples' state dicts use."""
+        for i in range(1, count + 1):
+            self.add_module(f"res{i}", ResidualBlock(channels))
+        self.residual_blocks = count
+
+    def _residual(self, y: torch.Tensor) -> torch.Tensor:
+        for i in range(1, self.residual_blocks + 1):
+            y = getattr(self, f"res{i}")(y)
+        return y
+
     def set_norm_mode(self, mode: str) -> None:
         """"instance", "record" or "fixed" for every instance norm (see ``InstanceNorm``)."""
         for module in self.modules():
@@ -154,9 +165,7 @@ class TransformerNet(_StyleNetwork):
         self.in2 = InstanceNorm(c2)
         self.conv3 = ConvLayer(c2, c3, 3, stride=2)
         self.in3 = InstanceNorm(c3)
-        for i in range(1, residual_blocks + 1):
-            self.add_module(f"res{i}", ResidualBlock(c3))
-        self.residual_blocks = residual_blocks
+        self._add_residual_blocks(c3, residual_blocks)
         self.deconv1 = UpsampleConvLayer(c3, c2, 3)
         self.in4 = InstanceNorm(c2)
         self.deconv2 = UpsampleConvLayer(c2, c1, 3)
@@ -166,9 +175,7 @@ class TransformerNet(_StyleNetwork):
     def body(self, x: torch.Tensor) -> torch.Tensor:
         y = F.relu(self.in1(self.conv1(x)))
         y = F.relu(self.in2(self.conv2(y)))
-        y = F.relu(self.in3(self.conv3(y)))
-        for i in range(1, self.residual_blocks + 1):
-            y = getattr(self, f"res{i}")(y)
+        y = self._residual(F.relu(self.in3(self.conv3(y))))
         y = F.relu(self.in4(self.deconv1(y)))
         y = F.relu(self.in5(self.deconv2(y)))
         return self.deconv3(y)
@@ -194,18 +201,14 @@ class LiteNet(_StyleNetwork):
         self.in1 = InstanceNorm(c1)
         self.conv2 = ConvLayer(c1, c2, 3, stride=2)
         self.in2 = InstanceNorm(c2)
-        for i in range(1, residual_blocks + 1):
-            self.add_module(f"res{i}", ResidualBlock(c2))
-        self.residual_blocks = residual_blocks
+        self._add_residual_blocks(c2, residual_blocks)
         self.deconv1 = UpsampleConvLayer(c2, c1, 3)
         self.in3 = InstanceNorm(c1)
         self.deconv2 = UpsampleConvLayer(c1, 3, 3)
 
     def body(self, x: torch.Tensor) -> torch.Tensor:
         y = F.relu(self.in1(self.conv1(x)))
-        y = F.relu(self.in2(self.conv2(y)))
-        for i in range(1, self.residual_blocks + 1):
-            y = getattr(self, f"res{i}")(y)
+        y = self._residual(F.relu(self.in2(self.conv2(y))))
         y = F.relu(self.in3(self.deconv1(y)))
         return self.deconv2(y)
 
