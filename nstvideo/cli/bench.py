@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import itertools
 import json
 import tempfile
 import time
@@ -175,8 +176,8 @@ def _bench_convert(args: argparse.Namespace, runtime: Runtime) -> list[dict]:
             for brush in args.brush:
                 options = StyleOptions(brush=brush)
                 batches = [frames[i:i + args.batch] for i in range(0, len(frames), args.batch)]
-                calls = iter(range(10**9))
-                paint_fps, _, _ = time_calls(lambda: stylizer.stylize_images(batches[next(calls) % len(batches)],
+                cycled = itertools.cycle(batches)
+                paint_fps, _, _ = time_calls(lambda: stylizer.stylize_images(next(cycled),
                                                                              options), args.repeats)
                 paint_fps *= args.batch
                 config = ConvertConfig(inputs=(clip,), style="-", output=Path(tmp) / "unused.mp4",
