@@ -117,15 +117,29 @@ def inference_runtime(choice: str = "auto", runtime: str = "auto") -> Runtime:
     return Runtime(device, torch.float32, False, engine="openvino", precision="fp32" if runtime == "openvino-fp32" else "int8")
 
 
+@functools.cache
+def _cpu_flags() -> frozenset[str] | None:
+    try:
+        with open("/proc/cpuinfo") as f:
+            return frozenset(next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), []))
+    except OSError:
+        return None
+
+
+def cpu_bf16_native() -> bool:
+    """Whether this CPU computes bf16 dot products in hardware (AVX512-BF16 or AMX): there bf16 autocast
+    trains a style about 1.5x faster (BENCHMARKS.md); elsewhere it is emulated and slower than fp32."""
+    flags = _cpu_flags() or frozenset()
+    return bool(flags & {"avx512_bf16", "amx_bf16"})
+
+
 def cpu_features() -> str:
     """The vector extensions that decide CPU inference speed ("avx2", "avx512", "amx"), from /proc/cpuinfo.
 
     Machines that look alike (2 cores, x86_64) differ here by several times in int8 and bf16 throughput.
     """
-    try:
-        with open("/proc/cpuinfo") as f:
-            flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), [])
-    except OSError:
+    flags = _cpu_flags()
+    if flags is None:
         return platform.processor() or "unknown CPU"
     names = [("avx2", "avx2"), ("avx512f", "avx512"), ("avx512_vnni", "vnni"), ("avx_vnni", "avx-vnni"),
              ("avx512_bf16", "bf16"), ("amx_int8", "amx")]

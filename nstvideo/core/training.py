@@ -24,7 +24,7 @@ import torch.distributed as dist
 
 from . import losses, pixels
 from .dataset import PhotoCache
-from .device import describe_machine, select_device
+from .device import cpu_bf16_native, describe_machine, select_device
 from .errors import ConfigError, InputError, ModelLoadError, OutputExistsError, TrainingError
 from .images import atomic_output, check_output, read_image, resize_max_side, write_image
 from .names import safe_name
@@ -227,8 +227,9 @@ class Trainer:
         if self.world > 1 and self.device.type == "cuda":
             self.device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
             torch.cuda.set_device(self.device)
-        # bf16 autocast on GPUs: Grams stay fp32 (losses.gram_matrix), the rest runs on tensor cores.
-        self.amp = self.device.type == "cuda"
+        # bf16 autocast on GPUs and on CPUs with bf16 in hardware: Grams stay fp32 (losses.gram_matrix),
+        # the convolutions run in bf16 (1.5x a CPU step, BENCHMARKS.md "Training step on the CPU: bf16").
+        self.amp = self.device.type == "cuda" or (self.device.type == "cpu" and cpu_bf16_native())
         # channels_last also on the CPU, where it measured faster (BENCHMARKS.md); MPS left as is.
         self.memory_format = torch.channels_last if self.device.type in ("cuda", "cpu") else torch.contiguous_format
         self.elapsed = 0.0
@@ -491,6 +492,7 @@ class Trainer:
             name=cfg.name, title=cfg.title, artist=cfg.artist, year=cfg.year, rights=cfg.rights,
             iterations=iteration, recipe=cfg.recipe(),
             training={"seconds": round(self.elapsed), "device": str(self.device), "processes": self.world,
+                      "precision": "bf16 autocast" if self.amp else "fp32",
                       "machine": describe_machine(self.device)},
         )
         self._model.eval()
