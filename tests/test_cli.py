@@ -122,13 +122,14 @@ def test_bench_quality_scores_model_gatys_and_references(capsys, tmp_path, data_
     from nstvideo.core.images import read_image, write_image
     lion, udnie = data_dir / "content" / "lion.jpg", data_dir / "styles" / "udnie.jpg"
     args = ["bench", "--what", "quality", "--style", random_style, "--painting", udnie, "--photos", lion,
-            "--reference", f"lion={lion}", "--short-side", "48", "--gatys-steps", "3", "--out-dir", tmp_path,
-            "--vgg-weights", vgg_file, "--device", "cpu"]
+            "--reference", f"lion={lion}", "--short-side", "48", "--large-side", "64", "--gatys-steps", "3",
+            "--out-dir", tmp_path, "--vgg-weights", vgg_file, "--device", "cpu"]
     code, out, _ = run(capsys, *args)
     rows = {line.split()[1]: line.split()[2:] for line in out.splitlines() if line.startswith("lion ")}
-    assert code == 0 and set(rows) == {"model", "gatys", "lion"}, out
+    assert code == 0 and set(rows) == {"model", "gatys", "lion", "model@64/48"}, out
     assert rows["gatys"][2:] == ["1.00", "1.00"]
     assert float(rows["lion"][1]) == 0.0  # the photo itself as a "reference": no content loss
+    assert all(0.2 < float(v) < 5 for v in rows["model@64/48"][:2]), out  # its losses at 64 px over 48 px
     # The saved baseline is reused, not optimised again: replace it with the photo and score again.
     baseline = tmp_path / "lion_gatys_udnie_3steps.png"
     write_image(baseline, read_image(tmp_path / "lion_lion.png"), overwrite=True)

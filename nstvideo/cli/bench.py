@@ -16,7 +16,7 @@ from ..core.bench import ExamplesBaseline, bench_inference, bench_training_step,
 from ..core.device import RUNTIME_CHOICES, Runtime, describe_machine, inference_runtime, select_device
 from ..core.errors import InputError
 from ..core.images import atomic_output, read_image, write_image
-from ..core.quality import score_photo
+from ..core.quality import scale_ratios, score_photo
 from ..core.stylize import StyleOptions, Stylizer
 from ..core.transformer_net import NETWORKS
 from ..core.vgg import load_vgg
@@ -237,6 +237,11 @@ def _bench_quality(args: argparse.Namespace, runtime: Runtime) -> None:
                   f"{_ratio(s.content, base.content):14.2f}", flush=True)
             if args.out_dir is not None:
                 write_image(args.out_dir / saved.get(s.method, f"{stem}_{s.method}.png"), s.image, overwrite=True)
+        style_x, content_x = scale_ratios(read_image(photo_path), painting, stylizer, vgg, args.short_side,
+                                          args.large_side)
+        print(f"{stem:20s} {f'model@{args.large_side}/{args.short_side}':14s} "
+              f"{'':12s} {'':13s} {style_x:12.2f} {content_x:14.2f}   (the model's own losses, {args.large_side} px "
+              f"short side over {args.short_side})", flush=True)
 
 
 def _bench_temporal(args: argparse.Namespace, runtime: Runtime) -> None:
@@ -373,6 +378,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--reference", type=_reference, action="append", default=[],
                    help="quality: PHOTO_STEM=IMAGE, another method's published output of that photo to score too")
     p.add_argument("--short-side", type=positive_int, default=256, help="quality: photos are scored at this size")
+    p.add_argument("--large-side", type=positive_int, default=360,
+                   help="quality: the model is also scored at this short side (360: a 640x360 frame), as a ratio")
     p.add_argument("--gatys-steps", type=positive_int, default=300)
     p.add_argument("--out-dir", type=Path, help="quality: save every scored output here as PHOTO_METHOD.png; "
                    "a PHOTO_gatys_PAINTING_Nsteps.png found there is reused instead of optimised again")
