@@ -23,3 +23,26 @@ def test_the_gallery_paints_photos_and_a_video_frame_in_every_style_named(tmp_pa
     assert np.abs(original.astype(int) - starry).mean() > 20  # painted, not copied
     assert main(["gallery", str(photo), "-o", str(out), "--styles", "starry_night", "--runtime", "torch"]) == 1
     assert "exists" in capsys.readouterr().err
+
+
+def test_a_video_gallery_keeps_the_clips_timestamps_and_paints_every_cell(tmp_path, video_dir, random_style, capsys):
+    import av
+
+    from nstvideo.video.temporal import read_frames
+
+    clip, out = video_dir / "chaplin_street.mp4", tmp_path / "styles.mp4"
+    assert main(["gallery", str(clip), "-o", str(out), "--styles", f"starry_night,{random_style},starry_night",
+                 "--seconds", "0.5", "--height", "72", "--device", "cpu", "--runtime", "torch"]) == 0
+    with av.open(str(clip)) as c:
+        source = [f.time for f in c.decode(video=0)][:13]  # 25 fps: 0.48 s is the last frame under 0.5
+    with av.open(str(out)) as c:
+        times = [f.time for f in c.decode(video=0)]
+    assert times == [t - source[0] for t in source]
+    frame = next(read_frames(out))
+    cell_w = 128  # 640x360 at 72 px high
+    assert frame.shape[1] == 2 * cell_w + GAP
+    original = frame[LABEL_HEIGHT:LABEL_HEIGHT + 72, :cell_w].astype(int)
+    starry = frame[LABEL_HEIGHT:LABEL_HEIGHT + 72, cell_w + GAP:].astype(int)
+    assert np.abs(original - starry).mean() > 20
+    assert main(["gallery", str(clip), str(clip), "-o", str(tmp_path / "two.mp4")]) == 1
+    assert "one video" in capsys.readouterr().err

@@ -61,3 +61,20 @@ def contact_sheet(stylizers: Sequence[Stylizer], pictures: Sequence[np.ndarray],
     for row in rows[1:]:
         sheet += [gap, row]
     return np.vstack(sheet)
+
+
+def labelled_grid(cells: Sequence[tuple[str, np.ndarray]], columns: int = 2) -> np.ndarray:
+    """uint8 BGR: pictures of one size, each under its label, ``columns`` to a row (a video's styles side
+    by side, one frame at a time); a short last row is filled with white."""
+    labelled = [np.vstack([_label(text, image.shape[1]), image]) for text, image in cells]
+    blank = np.full_like(labelled[0], 255)
+    labelled += [blank] * (-len(labelled) % columns)
+    gap = np.full((labelled[0].shape[0], GAP, 3), 255, np.uint8)
+    rows = []
+    for start in range(0, len(labelled), columns):
+        row = [labelled[start]]
+        for cell in labelled[start + 1:start + columns]:
+            row += [gap, cell]
+        rows.append(np.hstack(row))
+    between = np.full((GAP, rows[0].shape[1], 3), 255, np.uint8)
+    return np.vstack([part for row in rows for part in (between, row)][1:])
