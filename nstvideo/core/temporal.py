@@ -65,10 +65,11 @@ def _pixel_grid(h: int, w: int) -> np.ndarray:
     return grid
 
 
-def warp(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
-    """out(x) = image(x + flow(x)), bilinear, border pixels repeated (FlowNet2's Resample2d clamps too)."""
+def warp(image: np.ndarray, flow: np.ndarray, interpolation: int = cv2.INTER_LINEAR) -> np.ndarray:
+    """out(x) = image(x + flow(x)), bilinear unless told, border pixels repeated (FlowNet2's Resample2d
+    clamps too)."""
     h, w = flow.shape[:2]
-    return cv2.remap(image, _pixel_grid(h, w) + flow, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return cv2.remap(image, _pixel_grid(h, w) + flow, None, interpolation, borderMode=cv2.BORDER_REPLICATE)
 
 
 def _sq(flow: np.ndarray) -> np.ndarray:
