@@ -13,7 +13,8 @@ content, and it is only blended in where that flow can be trusted:
 * output = strength x warped previous output + (1 - strength) x new stylized frame on trusted pixels:
   a running average along motion paths, so the new frame always counts and nothing freezes; where the
   original did not change at all (a still background, a repeated frame) the previous output weighs at
-  least ``HOLD_STRENGTH``, whatever the strength, so still areas stop boiling;
+  least ``HOLD_STRENGTH``, whatever the strength, so still areas stop boiling; the blend's local contrast
+  is then matched to the new frame's, since averaging strokes that do not line up greys them out;
 * a scene cut (the shrunk grey originals differ a lot on average, or too few pixels are trusted) starts
   afresh from the new frame, so nothing of one shot is carried into the next.
 
