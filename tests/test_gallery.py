@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from nstvideo.cli import main
 from nstvideo.core.gallery import GAP, LABEL_HEIGHT
@@ -31,18 +32,20 @@ def test_a_video_gallery_keeps_the_clips_timestamps_and_paints_every_cell(tmp_pa
     from nstvideo.video.temporal import read_frames
 
     clip, out = video_dir / "chaplin_street.mp4", tmp_path / "styles.mp4"
-    assert main(["gallery", str(clip), "-o", str(out), "--styles", f"starry_night,{random_style},starry_night",
+    assert main(["gallery", str(clip), "-o", str(out), "--styles", f"starry_night,{random_style}",
                  "--seconds", "0.5", "--height", "72", "--device", "cpu", "--runtime", "torch"]) == 0
     with av.open(str(clip)) as c:
         source = [f.time for f in c.decode(video=0)][:13]  # 25 fps: 0.48 s is the last frame under 0.5
     with av.open(str(out)) as c:
         times = [f.time for f in c.decode(video=0)]
-    assert times == [t - source[0] for t in source]
+    assert times == pytest.approx([t - source[0] for t in source], abs=1e-6)
     frame = next(read_frames(out))
     cell_w = 128  # 640x360 at 72 px high
     assert frame.shape[1] == 2 * cell_w + GAP
     original = frame[LABEL_HEIGHT:LABEL_HEIGHT + 72, :cell_w].astype(int)
     starry = frame[LABEL_HEIGHT:LABEL_HEIGHT + 72, cell_w + GAP:].astype(int)
     assert np.abs(original - starry).mean() > 20
+    assert frame.shape[0] == 2 * (LABEL_HEIGHT + 72) + GAP
+    assert frame[-60:, cell_w + GAP + 4:].min() > 240  # three cells: the fourth is left white
     assert main(["gallery", str(clip), str(clip), "-o", str(tmp_path / "two.mp4")]) == 1
     assert "one video" in capsys.readouterr().err

@@ -229,19 +229,19 @@ def _bench_quality(args: argparse.Namespace, runtime: Runtime) -> None:
         reused = read_image(earlier) if earlier and earlier.is_file() else None
         if reused is not None:
             print(f"# {stem}: reusing the Gatys output {earlier}", flush=True)
-        scores = list(score_photo(stem, read_image(photo_path), painting, stylizer, vgg, args.short_side,
-                                  args.gatys_steps, refs, reused))
+        photo = read_image(photo_path)
+        scores = list(score_photo(stem, photo, painting, stylizer, vgg, args.short_side, args.gatys_steps, refs,
+                                  reused))
         base = next(s for s in scores if s.method == "gatys")
         for s in scores:
             print(f"{stem:20s} {s.method:14s} {s.style:12.4g} {s.content:13.4g} {_ratio(s.style, base.style):12.2f} "
                   f"{_ratio(s.content, base.content):14.2f}", flush=True)
             if args.out_dir is not None:
                 write_image(args.out_dir / saved.get(s.method, f"{stem}_{s.method}.png"), s.image, overwrite=True)
-        style_x, content_x = scale_ratios(read_image(photo_path), painting, stylizer, vgg, args.short_side,
-                                          args.large_side)
-        print(f"{stem:20s} {f'model@{args.large_side}/{args.short_side}':14s} "
-              f"{'':12s} {'':13s} {style_x:12.2f} {content_x:14.2f}   (the model's own losses, {args.large_side} px "
-              f"short side over {args.short_side})", flush=True)
+        model = next(s for s in scores if s.method == "model")
+        style_x, content_x = scale_ratios(photo, painting, stylizer, vgg, model, args.large_side)
+        print(f"# {stem}: the model's own losses at {args.large_side} px short side over {args.short_side}: "
+              f"style {style_x:.2f}x, content {content_x:.2f}x", flush=True)
 
 
 def _bench_temporal(args: argparse.Namespace, runtime: Runtime) -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..core.errors import InputError, OutputExistsError
+from ..core.errors import InputError
 from ..core.gallery import contact_sheet
-from ..core.images import VIDEO_LOOKING_SUFFIXES, check_image_output, read_image, write_image
+from ..core.images import VIDEO_LOOKING_SUFFIXES, check_image_output, check_output, read_image, write_image
 from ..core.styles import installed_styles
 from ..core.stylize import Stylizer
 from .common import add_device, add_runtime, positive_float, positive_int
@@ -28,8 +28,7 @@ def cmd_gallery(args: argparse.Namespace) -> int:
                          "the output .jpg for a sheet of pictures", args.output)
     if not clip:
         check_image_output(args.output)
-    if args.output.exists() and not args.overwrite:
-        raise OutputExistsError(args.output)
+    check_output(args.output, args.overwrite)
     names = args.styles.split(",") if args.styles else sorted(installed_styles())
     if not names:
         raise InputError("no styles installed; train one with 'nstvideo train'")

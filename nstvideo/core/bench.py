@@ -9,7 +9,7 @@ import torch
 
 from . import losses
 from .backends import make_backend
-from .device import Runtime
+from .device import Runtime, training_autocast
 from .transformer_net import NETWORKS, TransformerNet
 from .vgg import VGG16Features
 
@@ -96,7 +96,7 @@ def bench_training_step(vgg: VGG16Features, runtime: Runtime, width: float, imag
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     x = torch.rand(batch, 3, image_size, image_size, device=device).contiguous(memory_format=runtime.memory_format)
     grams = {k: losses.gram_matrix(v) for k, v in vgg(x[:1], losses.STYLE_LAYERS).items()}
-    amp = device.type == "cuda"
+    amp = training_autocast(device)
 
     def step() -> None:
         with torch.autocast(device.type, torch.bfloat16, enabled=amp):

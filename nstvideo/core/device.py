@@ -133,6 +133,12 @@ def cpu_bf16_native() -> bool:
     return bool(flags & {"avx512_bf16", "amx_bf16"})
 
 
+def training_autocast(device: torch.device) -> bool:
+    """Whether training steps run under bf16 autocast on ``device``: on GPUs (tensor cores) and on CPUs with
+    bf16 in hardware. The losses keep their Grams in fp32 (``losses.gram_matrix``)."""
+    return device.type == "cuda" or (device.type == "cpu" and cpu_bf16_native())
+
+
 def cpu_features() -> str:
     """The vector extensions that decide CPU inference speed ("avx2", "avx512", "amx"), from /proc/cpuinfo.
 

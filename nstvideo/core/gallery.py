@@ -31,12 +31,16 @@ def _label(text: str, width: int) -> np.ndarray:
     return strip
 
 
+def _spaced(parts: Sequence[np.ndarray], axis: int) -> np.ndarray:
+    """``parts`` side by side (axis 1) or stacked (axis 0), GAP white pixels between them."""
+    shape = list(parts[0].shape)
+    shape[axis] = GAP
+    gap = np.full(shape, 255, np.uint8)
+    return np.concatenate([p for part in parts for p in (gap, part)][1:], axis=axis)
+
+
 def _row(cells: Sequence[np.ndarray], label: str) -> np.ndarray:
-    gap = np.full((cells[0].shape[0], GAP, 3), 255, np.uint8)
-    pictures = [cells[0]]
-    for cell in cells[1:]:
-        pictures += [gap, cell]
-    body = np.hstack(pictures)
+    body = _spaced(cells, axis=1)
     return np.vstack([_label(label, body.shape[1]), body])
 
 
@@ -56,11 +60,7 @@ def contact_sheet(stylizers: Sequence[Stylizer], pictures: Sequence[np.ndarray],
     networks = {s.info.architecture for s in stylizers if s.info is not None}
     for stylizer in stylizers:
         rows.append(_row([stylizer.stylize_image(p) for p in inputs], label_for(stylizer, len(networks) > 1)))
-    gap = np.full((GAP, rows[0].shape[1], 3), 255, np.uint8)
-    sheet = [rows[0]]
-    for row in rows[1:]:
-        sheet += [gap, row]
-    return np.vstack(sheet)
+    return _spaced(rows, axis=0)
 
 
 def labelled_grid(cells: Sequence[tuple[str, np.ndarray]], columns: int = 2) -> np.ndarray:
@@ -69,12 +69,5 @@ def labelled_grid(cells: Sequence[tuple[str, np.ndarray]], columns: int = 2) -> 
     labelled = [np.vstack([_label(text, image.shape[1]), image]) for text, image in cells]
     blank = np.full_like(labelled[0], 255)
     labelled += [blank] * (-len(labelled) % columns)
-    gap = np.full((labelled[0].shape[0], GAP, 3), 255, np.uint8)
-    rows = []
-    for start in range(0, len(labelled), columns):
-        row = [labelled[start]]
-        for cell in labelled[start + 1:start + columns]:
-            row += [gap, cell]
-        rows.append(np.hstack(row))
-    between = np.full((GAP, rows[0].shape[1], 3), 255, np.uint8)
-    return np.vstack([part for row in rows for part in (between, row)][1:])
+    rows = [_spaced(labelled[i:i + columns], axis=1) for i in range(0, len(labelled), columns)]
+    return _spaced(rows, axis=0)

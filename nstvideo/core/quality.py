@@ -57,17 +57,16 @@ def score_photo(
         yield Score(name, method, losses["style"], losses["content"], image)
 
 
-def scale_ratios(photo: np.ndarray, painting: np.ndarray, stylizer: Stylizer, vgg: VGG16Features,
-                 small: int = 256, large: int = 360) -> tuple[float, float]:
-    """The model's (style, content) losses at ``large`` px short side as multiples of those at ``small``.
+def scale_ratios(photo: np.ndarray, painting: np.ndarray, stylizer: Stylizer, vgg: VGG16Features, model: Score,
+                 large: int = 360) -> tuple[float, float]:
+    """The model's (style, content) losses on ``photo`` at ``large`` px short side as multiples of ``model``'s
+    (its score at the table's size, from ``score_photo``).
 
     A network paints strokes of a fixed size in pixels: far above 1 on style, it paints a 640x360 frame
-    (360 px) less like the painting than the 256 px photos the table scores, and a larger brush is due.
+    (360 px) less like the painting than the photos the table scores, and a larger brush is due.
     """
-    scores = []
-    for side in (small, large):
-        scaled = resize_short_side(photo, side)
-        h, w = scaled.shape[:2]
-        scores.append(style_and_content_losses(stylizer.stylize_image(scaled), scaled, painting, vgg,
-                                               style_side=max(h, w)))
-    return scores[1]["style"] / scores[0]["style"], scores[1]["content"] / scores[0]["content"]
+    scaled = resize_short_side(photo, large)
+    h, w = scaled.shape[:2]
+    losses = style_and_content_losses(stylizer.stylize_image(scaled), scaled, painting, vgg, style_side=max(h, w))
+    return (losses["style"] / model.style if model.style else float("inf"),
+            losses["content"] / model.content if model.content else float("inf"))

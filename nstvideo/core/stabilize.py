@@ -61,7 +61,8 @@ class Stabilizer:
     """``apply(original, stylized) -> output`` once per frame, in order; ``reset()`` when the source changes.
 
     ``strength`` (0..0.95) is the weight of the previous output where the flow is trusted; 0 returns the
-    stylized frames unchanged. ``cuts`` counts the scene cuts detected so far and ``trusted`` is the share
+    stylized frames unchanged. ``keep_contrast=False`` leaves out the contrast step (to measure what it
+    does). ``cuts`` counts the scene cuts detected so far and ``trusted`` is the share
     of pixels blended in the last frame (0 on the first frame and after a cut).
     """
 
@@ -145,5 +146,5 @@ def _restore_contrast(blended: np.ndarray, stylized: np.ndarray, weight: np.ndar
     _, target = _local_stats(stylized)
     w = weight[..., None]
     bound = 1.0 / np.sqrt(w * w + (1.0 - w) * (1.0 - w))
-    gain = np.clip(np.sqrt(target / np.maximum(variance, 1e-3)), 1.0, bound)
+    gain = np.clip(np.sqrt(target / np.maximum(variance, 1.0)), 1.0, bound)  # flat: below a level, no gain
     return mean + gain * (blended - mean)

@@ -24,7 +24,7 @@ import torch.distributed as dist
 
 from . import losses, pixels
 from .dataset import PhotoCache
-from .device import cpu_bf16_native, describe_machine, select_device
+from .device import describe_machine, select_device, training_autocast
 from .errors import ConfigError, InputError, ModelLoadError, OutputExistsError, TrainingError
 from .images import atomic_output, check_output, read_image, resize_max_side, write_image
 from .names import safe_name
@@ -227,9 +227,8 @@ class Trainer:
         if self.world > 1 and self.device.type == "cuda":
             self.device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
             torch.cuda.set_device(self.device)
-        # bf16 autocast on GPUs and on CPUs with bf16 in hardware: Grams stay fp32 (losses.gram_matrix),
-        # the convolutions run in bf16 (1.5x a CPU step, BENCHMARKS.md "Training step on the CPU: bf16").
-        self.amp = self.device.type == "cuda" or (self.device.type == "cpu" and cpu_bf16_native())
+        # 1.5x a CPU step where bf16 is in hardware (BENCHMARKS.md "Training step on the CPU: bf16").
+        self.amp = training_autocast(self.device)
         # channels_last also on the CPU, where it measured faster (BENCHMARKS.md); MPS left as is.
         self.memory_format = torch.channels_last if self.device.type in ("cuda", "cpu") else torch.contiguous_format
         self.elapsed = 0.0

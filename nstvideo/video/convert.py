@@ -346,7 +346,7 @@ class _Decoder:
                     r.packets += 1
                 for decoded_frame in packet.decode():
                     r.corrupt += decoded_frame.is_corrupt
-                    timestamp = previous = _timestamp(decoded_frame, previous, info.rate_hint)
+                    timestamp = previous = timestamp_of(decoded_frame, previous, info.rate_hint)
                     image = resize_max_side(info.colour.to_bgr(decoded_frame), max_side)
                     if not _put(self.items, ("frame", Frame(image, timestamp, r.decoded)), self._stopping):
                         return
@@ -444,7 +444,7 @@ def _paint(decoder: _Decoder, encoder: _Encoder, stylizer: Stylizer, config: Con
     flush()
 
 
-def _timestamp(frame: av.VideoFrame, previous: float | None, rate: Fraction | None) -> float:
+def timestamp_of(frame: av.VideoFrame, previous: float | None, rate: Fraction | None) -> float:
     """pts x time_base; a frame without pts follows the previous one by one nominal frame."""
     if frame.pts is not None:
         return float(frame.pts * frame.time_base)

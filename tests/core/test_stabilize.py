@@ -40,9 +40,8 @@ def test_stabilizing_a_real_clip_lowers_the_warping_error_without_freezing_it(vi
 
 
 def test_stabilized_strokes_keep_their_contrast_and_so_the_style(video_dir, data_dir, starry, vgg):
-    """Blending two frames whose strokes do not line up greys them out: the style loss rose by 10-60% before
-    the blend's local contrast was matched to the new frame's (measured: 1.09x plain without, 0.98x with,
-    on person_walking_room at 640x360)."""
+    """Blending two frames whose strokes do not line up greys them out: the style loss rose by 7-46% on the
+    four clips before the blend's local contrast was matched to the new frame's (BENCHMARKS.md, "Flicker")."""
     from nstvideo.core.images import read_image
 
     originals = frames(video_dir / "person_walking_room.mp4", 12, size=(320, 180))
