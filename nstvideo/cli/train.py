@@ -55,8 +55,9 @@ def load_recipe(path: Path) -> dict:
     check_setting_types(recipe, f"recipe {path}: ")
     for key in set(PATH_FIELDS) & set(recipe):
         recipe[key] = (path.parent / recipe[key]).resolve()
-    if isinstance(recipe.get("teacher"), str) and looks_like_path(recipe["teacher"]):  # else a style's name
-        recipe["teacher"] = str((path.parent / recipe["teacher"]).resolve())
+    for key in ("teacher", "init"):
+        if isinstance(recipe.get(key), str) and looks_like_path(recipe[key]):  # else a style's name
+            recipe[key] = str((path.parent / recipe[key]).resolve())
     return recipe
 
 
@@ -222,6 +223,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--residual-blocks", type=positive_int, help="default: 5 for transformer_net, 4 for lite_net")
     p.add_argument("--teacher", help="distil: a trained style (name or file) whose outputs the network also "
                                      "learns to match, e.g. a transformer_net style for its lite_net")
+    p.add_argument("--init", help="fine-tune: start from a trained style's weights (name or file; the same "
+                                  "--network, --width and --residual-blocks), e.g. to take some style back")
     p.add_argument("--distill-weight", type=float, help="weight of matching the teacher (default 1: as much as "
                                                         "the content)")
     p.add_argument("--temporal-weight", type=float,

@@ -45,7 +45,7 @@ PATH_FIELDS = ("style_image", "dataset", "out", "run_dir", "vgg_weights", "previ
 # What decides what the network learns: a resumed run must match the checkpoint on all of these.
 RECIPE_FIELDS = ("iterations", "batch_size", "image_size", "photo_size", "style_size", "content_weight",
                  "style_weight", "tv_weight", "lr", "network", "width", "residual_blocks", "teacher",
-                 "distill_weight", "temporal_weight", "seed")
+                 "distill_weight", "temporal_weight", "seed", "init")
 # The VGG layers a student matches its teacher's output on: relu1_2 holds colour and fine strokes,
 # relu2_2 (the content layer) their shapes; the same scale as the content loss, so weight 1 = as much.
 DISTILL_LAYERS = ("relu1_2", "relu2_2")
@@ -78,6 +78,8 @@ class TrainConfig:
     # Distillation: a trained style (name or file) whose outputs the new network also learns to match.
     teacher: str | None = None
     distill_weight: float = 1.0
+    # Fine-tuning: a trained style (name or file) of the same network whose weights a new run starts from.
+    init: str | None = None
     # Stability: Wang et al. 2020's compound regularization (core/stability_loss.py); 0 = off, as before.
     temporal_weight: float = 0.0
     device: str = "auto"
@@ -133,8 +135,9 @@ class TrainConfig:
         """The settings that decide what the network learns (saved in the style file)."""
         recipe = {k: getattr(self, k) for k in RECIPE_FIELDS} | {
             "style_image": self.style_image.name, "dataset": self.dataset.name}
-        if self.teacher is not None:
-            recipe["teacher"] = Path(self.teacher).name
+        for key in ("teacher", "init"):
+            if recipe[key] is not None:
+                recipe[key] = Path(recipe[key]).name
         return recipe
 
     def build_network(self):
@@ -365,6 +368,16 @@ class Trainer:
             raise TrainingError(f"{self.checkpoint_path} holds an unfinished run; pass --resume to continue it, "
                                 "--overwrite to start again, or another --run-dir", self.checkpoint_path)
 
+    def _start_from(self, spec: str) -> None:
+        """Load a trained style's weights into the new network (``init``): same network, width and blocks."""
+        trained, info = load_style(resolve_style(spec))
+        mine = self._model.state_dict()
+        theirs = trained.state_dict()
+        if {k: v.shape for k, v in mine.items()} != {k: v.shape for k, v in theirs.items()}:
+            raise ConfigError(f"--init {spec} is a {info.architecture} network of another size; fine-tune a style "
+                              "with the same --network, --width and --residual-blocks")
+        self._model.load_state_dict(theirs)
+
     def _load_teacher(self):
         """The trained style a distilled network learns from (frozen), or None."""
         if self.config.teacher is None:
@@ -409,7 +422,10 @@ class Trainer:
             log.warning("skipped %d unreadable image(s) in %s", len(data.skipped), cfg.dataset)
         vgg = load_vgg(cfg.vgg_weights, self.device).to(memory_format=self.memory_format)
 
-        self._model = cfg.build_network().to(self.device, memory_format=self.memory_format)
+        self._model = cfg.build_network()
+        if cfg.init is not None and not self.resume:
+            self._start_from(cfg.init)
+        self._model.to(self.device, memory_format=self.memory_format)
         teacher = self._load_teacher()
         self.optimizer = torch.optim.Adam(self._model.parameters(), lr=cfg.lr)
         start = self._load_checkpoint() if self.resume else 0

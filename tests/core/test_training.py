@@ -235,3 +235,26 @@ def test_temporal_weight_adds_the_compound_regularization_and_older_recipes_mean
                          out=tmp_path / "plain.safetensors")
     Trainer(plain).run()
     assert all(float(r["temporal"]) == 0 for r in history(plain.run_dir))
+
+
+def test_init_fine_tunes_a_trained_style_and_refuses_another_network(tmp_path, photos, data_dir, vgg_file):
+    """--init starts from the style's weights (the first step's loss is the trained network's, far below a
+    new network's), and the style file says what it was fine-tuned from."""
+    from nstvideo.core.errors import ConfigError
+
+    first = small_config(tmp_path / "a", photos, data_dir, vgg_file, network="lite_net", width=0.5, iterations=30)
+    trained = Trainer(first).run().style_path
+    fresh = small_config(tmp_path / "b", photos, data_dir, vgg_file, network="lite_net", width=0.5, iterations=5,
+                         log_every=1)
+    Trainer(fresh).run()
+    tuned = small_config(tmp_path / "c", photos, data_dir, vgg_file, network="lite_net", width=0.5, iterations=5,
+                         log_every=1, init=str(trained), lr=1e-5)
+    result = Trainer(tuned).run()
+    first_step = [float(history(c.run_dir)[0]["total"]) for c in (fresh, tuned)]
+    assert first_step[1] < 0.5 * first_step[0], first_step
+    assert float(history(tuned.run_dir)[0]["total"]) < 1.3 * float(history(first.run_dir)[-1]["total"])
+    _, info = load_style(result.style_path)
+    assert info.recipe["init"] == trained.name
+    other = small_config(tmp_path / "d", photos, data_dir, vgg_file, network="lite_net", width=0.25, init=str(trained))
+    with pytest.raises(ConfigError, match="another size"):
+        Trainer(other).run()
