@@ -17,8 +17,10 @@ REPO = Path(__file__).resolve().parents[1]
 SHIPPED = sorted(SHIPPED_DIR.glob("*.safetensors"))
 
 
-def test_picasso_and_the_starry_night_ship():
-    assert {p.stem for p in SHIPPED} >= {"picasso_selfportrait_1907", "starry_night"}
+def test_the_pack_ships():
+    assert {p.stem for p in SHIPPED} >= {
+        "picasso_selfportrait_1907", "starry_night", "great_wave", "the_scream", "composition_vii", "woman_with_hat",
+        "shipwreck_minotaur", "seated_nude"}
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
@@ -34,7 +36,8 @@ def test_style_file_is_small_fp16_loads_and_says_what_it_is(path):
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
 def test_recipe_in_train_reproduces_the_style(path):
-    """train/NAME.toml, or for a style not yet replaced by its distilled lite_net, train/teachers/NAME.toml."""
+    """train/NAME.toml, or for a style not yet replaced by its distilled lite_net, train/teachers/NAME.toml;
+    a fine-tuned style's first stage is in train/teachers/ too."""
     info = read_info(path)
     candidates = [REPO / "train" / f"{path.stem}.toml", REPO / "train" / "teachers" / f"{path.stem}.toml"]
     configs = [TrainConfig(**load_recipe(f)) for f in candidates if f.exists()]
@@ -46,6 +49,10 @@ def test_recipe_in_train_reproduces_the_style(path):
     assert config.iterations == info.iterations
     assert (config.name, config.title, config.artist, config.year, config.rights) == (
         info.name, info.title, info.artist, info.year, info.rights)
+    if info.recipe.get("init"):  # fine-tuned: its first stage ships in train/teachers/ with the recipe that made it
+        stage1 = REPO / "train" / "teachers" / info.recipe["init"]
+        first = TrainConfig(**load_recipe(stage1.with_suffix(".toml")))
+        assert first.recipe() == recipe_defaults() | read_info(stage1).recipe
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
