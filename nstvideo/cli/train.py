@@ -30,7 +30,8 @@ from ..core.errors import InputError, NstVideoError
 from ..core.images import check_regular_file
 from ..core.styles import looks_like_path
 from ..core.transformer_net import NETWORKS
-from ..core.training import PATH_FIELDS, StepReport, TrainConfig, Trainer, TrainResult, check_setting_types
+from ..core.training import (PATH_FIELDS, STYLE_FIELDS, StepReport, TrainConfig, Trainer, TrainResult,
+                             check_setting_types)
 from .common import add_device, add_vgg, positive_int
 
 # A recipe may set any TrainConfig field; so may the flag of the same name.
@@ -55,7 +56,7 @@ def load_recipe(path: Path) -> dict:
     check_setting_types(recipe, f"recipe {path}: ")
     for key in set(PATH_FIELDS) & set(recipe):
         recipe[key] = (path.parent / recipe[key]).resolve()
-    for key in ("teacher", "init"):
+    for key in STYLE_FIELDS:
         if isinstance(recipe.get(key), str) and looks_like_path(recipe[key]):  # else a style's name
             recipe[key] = str((path.parent / recipe[key]).resolve())
     return recipe

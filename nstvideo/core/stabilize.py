@@ -110,9 +110,10 @@ class Stabilizer:
         weight *= np.where(unchanged, max(self.strength, HOLD_STRENGTH), self.strength).astype(np.float32)
         weight = cv2.resize(weight, (w, h), interpolation=cv2.INTER_LINEAR)
         warped = temporal.warp(previous_output, flow, WARP_INTERPOLATION)
-        blended = cv2.blendLinear(warped.astype(np.float32), stylized.astype(np.float32), weight, 1.0 - weight)
+        new = stylized.astype(np.float32)
+        blended = cv2.blendLinear(warped.astype(np.float32), new, weight, 1.0 - weight)
         if self.keep_contrast:
-            blended = _restore_contrast(blended, stylized.astype(np.float32), weight)
+            blended = _restore_contrast(blended, new, weight)
         self._output = np.clip(blended + 0.5, 0, pixels.MAX_U8).astype(np.uint8)
         return self._output.copy()
 

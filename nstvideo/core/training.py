@@ -46,6 +46,8 @@ PATH_FIELDS = ("style_image", "dataset", "out", "run_dir", "vgg_weights", "previ
 RECIPE_FIELDS = ("iterations", "batch_size", "image_size", "photo_size", "style_size", "content_weight",
                  "style_weight", "tv_weight", "lr", "network", "width", "residual_blocks", "teacher",
                  "distill_weight", "temporal_weight", "seed", "init")
+# Settings that name a trained style, by its name or its file (a recipe keeps only the file's name).
+STYLE_FIELDS = ("teacher", "init")
 # The VGG layers a student matches its teacher's output on: relu1_2 holds colour and fine strokes,
 # relu2_2 (the content layer) their shapes; the same scale as the content loss, so weight 1 = as much.
 DISTILL_LAYERS = ("relu1_2", "relu2_2")
@@ -135,7 +137,7 @@ class TrainConfig:
         """The settings that decide what the network learns (saved in the style file)."""
         recipe = {k: getattr(self, k) for k in RECIPE_FIELDS} | {
             "style_image": self.style_image.name, "dataset": self.dataset.name}
-        for key in ("teacher", "init"):
+        for key in STYLE_FIELDS:
             if recipe[key] is not None:
                 recipe[key] = Path(recipe[key]).name
         return recipe
