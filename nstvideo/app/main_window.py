@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 from PyQt6.QtCore import QSettings, Qt, QTimer, QUrl
 from PyQt6.QtGui import QAction, QDesktopServices, QIcon, QImage, QKeySequence, QPixmap
 from PyQt6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QFrame, QHBoxLayout, QInputDialog,
-                             QLabel, QMainWindow, QMessageBox, QPushButton, QSizePolicy, QSlider, QVBoxLayout,
-                             QWidget)
+                             QLabel, QMainWindow, QMessageBox, QPushButton, QSizePolicy, QSlider, QStyledItemDelegate,
+                             QVBoxLayout, QWidget)
 
 from .video_view import Compare, VideoView, to_qimage
 
@@ -37,6 +37,14 @@ def _fmt_elapsed(seconds: float) -> str:
     minutes, secs = divmod(int(seconds), 60)
     return f"{minutes:02d}:{secs:02d}"
 
+
+
+def style_label(info) -> str:
+    """A style as the dropdown names it: the painting and its painter, which people know a style by,
+    or the style's own name where its file does not record them."""
+    if info.title and info.artist:
+        return f"{info.title}\n{info.artist}"
+    return info.name.replace("_", " ")
 
 class MainWindow(QMainWindow):
     """``attach(controller)`` once the engine is loaded; until then the view says what is loading."""
@@ -130,6 +138,7 @@ class MainWindow(QMainWindow):
         self.style_combo = QComboBox()
         self.style_combo.setIconSize(QPixmap(48, 48).size())
         self.style_combo.setMinimumHeight(56)
+        self.style_combo.setItemDelegate(QStyledItemDelegate(self.style_combo))  # the list shows both lines too
         self.style_combo.currentIndexChanged.connect(self._style_chosen)
         form.addRow("Style", self.style_combo)
         self.style_about = QLabel("")
@@ -351,7 +360,7 @@ class MainWindow(QMainWindow):
         combo.clear()
         combo.addItem(NO_STYLE, None)
         for key, info in styles.items():
-            label = key.replace("_", " ") if key in installed else f"{info.name.replace('_', ' ')} (file)"
+            label = style_label(info) if key in installed else f"{style_label(info)} (file)"
             combo.addItem(self._thumbnails.get(key, QIcon()), label, key)
             combo.setItemData(combo.count() - 1, info.description, Qt.ItemDataRole.ToolTipRole)
         combo.blockSignals(False)
