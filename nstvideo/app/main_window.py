@@ -19,6 +19,7 @@ from PyQt6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QFr
 from .video_view import Compare, VideoView, to_qimage
 
 if TYPE_CHECKING:
+    from ..core.styles import StyleInfo
     from .live import LiveController
 
 TITLE = "nstvideo"
@@ -38,13 +39,19 @@ def _fmt_elapsed(seconds: float) -> str:
     return f"{minutes:02d}:{secs:02d}"
 
 
+def _about(info: "StyleInfo", key: str) -> str:
+    """The line under the dropdown: what the label leaves out (the year, the rights, the style's name)."""
+    return " \u00b7 ".join(p for p in (info.year, info.rights, f"--style {key}") if p)
 
-def style_label(info) -> str:
-    """A style as the dropdown names it: the painting and its painter, which people know a style by,
-    or the style's own name where its file does not record them."""
+
+def style_label(info: "StyleInfo", suffix: str = "") -> str:
+    """A style as the dropdown names it: the painting on one line and its painter on the next, which
+    people know a style by, or the style's own name where its file records no title and artist.
+    ``suffix`` goes after the first line (" (file)")."""
     if info.title and info.artist:
-        return f"{info.title}\n{info.artist}"
-    return info.name.replace("_", " ")
+        return f"{info.title}{suffix}\n{info.artist}"
+    return info.name.replace("_", " ") + suffix
+
 
 class MainWindow(QMainWindow):
     """``attach(controller)`` once the engine is loaded; until then the view says what is loading."""
@@ -360,9 +367,9 @@ class MainWindow(QMainWindow):
         combo.clear()
         combo.addItem(NO_STYLE, None)
         for key, info in styles.items():
-            label = style_label(info) if key in installed else f"{style_label(info)} (file)"
+            label = style_label(info) if key in installed else style_label(info, " (file)")
             combo.addItem(self._thumbnails.get(key, QIcon()), label, key)
-            combo.setItemData(combo.count() - 1, info.description, Qt.ItemDataRole.ToolTipRole)
+            combo.setItemData(combo.count() - 1, f"{info.description} (--style {key})", Qt.ItemDataRole.ToolTipRole)
         combo.blockSignals(False)
         if select not in styles:
             select = next(iter(styles), None) if first_if_none else None
@@ -394,7 +401,7 @@ class MainWindow(QMainWindow):
     def _style_chosen(self, index: int) -> None:
         name = self.style_combo.itemData(index)
         info = self._styles.get(name)
-        self.style_about.setText(info.description if info is not None else "")
+        self.style_about.setText(_about(info, name) if info is not None else "")
         if self.controller is not None:
             self.controller.session.set_style(name)
 

@@ -74,7 +74,8 @@ class TrainPreset:
         return all(getattr(self, f.name) == getattr(other, f.name) for f in fields(self) if f.name not in keep)
 
 
-# The style pack's first-stage recipe (train/teachers/starry_night_lite.toml, train/README.md): the live network (lite_net, width 1, 4 blocks),
+# The style pack's first-stage recipe (train/teachers/starry_night_lite.toml, train/README.md): the live
+# network (lite_net, width 1, 4 blocks),
 # 128 px crops cut from photos at 288 px, the painting's Grams at 384 px, 3,000 iterations. Previews come
 # twice as often as there.
 STANDARD = TrainPreset("Standard", 3000, description="the recipe of the style pack")

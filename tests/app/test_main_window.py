@@ -14,6 +14,7 @@ import pytest
 from PyQt6 import sip
 from PyQt6.QtCore import QSettings, Qt
 from PyQt6.QtTest import QTest
+from PyQt6.QtWidgets import QStyledItemDelegate
 
 from nstvideo.app.live import LiveController
 from nstvideo.app.main_window import MainWindow
@@ -127,13 +128,15 @@ def test_record_twice_snapshot_and_close_while_recording(qtbot, open_window, vid
     assert not list(tmp_path.glob(".*partial*"))
 
 
-def test_a_new_style_file_appears_in_the_dropdown(qtbot, open_window, video_dir):
+def test_the_dropdown_names_paintings_and_a_new_style_file_appears(qtbot, open_window, video_dir):
     window = open_window(source=video_dir / "person_walking_room.mp4")
     qtbot.waitUntil(lambda: window.style_combo.count() >= 3)  # none + the shipped styles
-    shipped = {window.style_combo.itemData(i): window.style_combo.itemText(i) for i in range(window.style_combo.count())}
-    assert shipped["starry_night"] == "The Starry Night\nVincent van Gogh"  # the painting and its painter
-    # each with a thumbnail the style paints of the video, made in the background
-    qtbot.waitUntil(lambda: not window.style_combo.itemIcon(1).isNull(), timeout=60_000)
+    combo = window.style_combo
+    labels = {combo.itemData(i): combo.itemText(i) for i in range(combo.count())}
+    assert labels["starry_night"] == "The Starry Night\nVincent van Gogh"  # the painting and its painter
+    assert isinstance(combo.itemDelegate(), QStyledItemDelegate)  # which draws both lines in the list too
+    # and a thumbnail the style paints of the video, made in the background
+    qtbot.waitUntil(lambda: all(not combo.itemIcon(i).isNull() for i in range(1, combo.count())), timeout=60_000)
     save_style(user_style_dir() / "fresh.safetensors", TransformerNet(width=0.25), StyleInfo(name="fresh"))
     qtbot.waitUntil(lambda: window.style_combo.findData("fresh") >= 0, timeout=10_000)
 
