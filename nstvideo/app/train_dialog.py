@@ -75,9 +75,8 @@ class TrainPreset:
 
 
 # The style pack's first-stage recipe (train/teachers/starry_night_lite.toml, train/README.md): the live
-# network (lite_net, width 1, 4 blocks),
-# 128 px crops cut from photos at 288 px, the painting's Grams at 384 px, 3,000 iterations. Previews come
-# twice as often as there.
+# network (lite_net, width 1, 4 blocks), 128 px crops cut from photos at 288 px, the painting's Grams at
+# 384 px, 3,000 iterations. Previews come twice as often as there.
 STANDARD = TrainPreset("Standard", 3000, description="the recipe of the style pack")
 # The same recipe for a tenth of the time: a rough style, and a run Resume can take on to Standard.
 QUICK = TrainPreset("Quick", 300, checkpoint_every=50, preview_every=25, log_every=5,
