@@ -39,9 +39,10 @@ def _fmt_elapsed(seconds: float) -> str:
     return f"{minutes:02d}:{secs:02d}"
 
 
-def _about(info: "StyleInfo", key: str) -> str:
-    """The line under the dropdown: what the label leaves out (the year, the rights, the style's name)."""
-    return " \u00b7 ".join(p for p in (info.year, info.rights, f"--style {key}") if p)
+def _about(info: "StyleInfo") -> str:
+    """The line under the dropdown: what the label leaves out (the style's name for --style, the year, the
+    rights)."""
+    return " \u00b7 ".join(p for p in (info.name, info.year, info.rights) if p)
 
 
 def style_label(info: "StyleInfo", suffix: str = "") -> str:
@@ -401,7 +402,7 @@ class MainWindow(QMainWindow):
     def _style_chosen(self, index: int) -> None:
         name = self.style_combo.itemData(index)
         info = self._styles.get(name)
-        self.style_about.setText(_about(info, name) if info is not None else "")
+        self.style_about.setText(_about(info) if info is not None else "")
         if self.controller is not None:
             self.controller.session.set_style(name)
 
