@@ -114,7 +114,7 @@ def test_bench_prints_one_line_per_measurement(capsys, data_dir, random_style):
     clip = data_dir / "video" / "person_walking_room.mp4"
     code, out, _ = run(capsys, "bench", "--what", "convert", "--clip", clip, "--sizes", "64x36", "--style",
                        random_style, "--runtime", "torch", "--device", "cpu", "--repeats", "2")
-    assert code == 0 and "100 frames" in out and "painting alone" in out and "of it" in out and "peak RSS" in out
+    assert code == 0 and "batch 4" in out and "100 frames" in out and "painting alone" in out and "of it" in out and "core-ms a frame" in out and "peak RSS" in out
     code, _, err = run(capsys, "bench", "--what", "convert")
     assert code == 1 and "--clip" in err
 

@@ -5,6 +5,7 @@ import argparse
 import datetime
 import itertools
 import json
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -159,9 +160,20 @@ def _bench_live(args: argparse.Namespace) -> list[dict]:
              "source_fps": round(stats.input_fps, 2), "peak_rss_mib": round(peak_rss_mib())}]
 
 
+def _cpu_seconds() -> float:
+    """CPU time of this process, all threads (FFmpeg's and OpenVINO's included)."""
+    t = os.times()
+    return t.user + t.system
+
+
 def _bench_convert(args: argparse.Namespace, runtime: Runtime) -> list[dict]:
     """Whole files through ``convert_file`` beside the bare painting rate of the same frames (the goal:
-    converting at 90% or more of it, decoding and encoding hidden behind the painting)."""
+    converting at 90% or more of it, decoding and encoding hidden behind the painting).
+
+    Painting alone paints as many frames as the file has, in convert's batches, once before and once
+    after the conversion; their mean is the reference, so a machine that speeds up or slows down during
+    the run moves both sides alike. ``--batch`` defaults to convert's own batch size.
+    """
     if args.clip is None:
         raise InputError("--what convert needs --clip VIDEO (e.g. ../shared/data/video/chaplin_street.mp4)")
     from ..video.temporal import read_frames
@@ -169,26 +181,39 @@ def _bench_convert(args: argparse.Namespace, runtime: Runtime) -> list[dict]:
     records = []
     style = (args.style or DEFAULT_BENCH_STYLE).split(",")[0]
     stylizer = Stylizer.from_style(style, args.device, runtime=args.runtime)
+    batch = args.batch or ConvertConfig.batch_size
     with tempfile.TemporaryDirectory() as tmp:
         for w, h in args.sizes:
             clip = rescaled_clip(args.clip, Path(tmp) / f"clip_{w}x{h}.mp4", (w, h), args.loops)
-            frames = np.stack(list(read_frames(clip, max_frames=args.batch * 4)))
+            frames = np.stack(list(read_frames(clip, max_frames=batch * 4)))
+            batches = [frames[i:i + batch] for i in range(0, len(frames), batch)]
+            total = sum(1 for _ in read_frames(clip))
             for brush in args.brush:
                 options = StyleOptions(brush=brush)
-                batches = [frames[i:i + args.batch] for i in range(0, len(frames), args.batch)]
-                cycled = itertools.cycle(batches)
-                paint_fps, _, _ = time_calls(lambda: stylizer.stylize_images(next(cycled),
-                                                                             options), args.repeats)
-                paint_fps *= args.batch
+
+                def paint_alone() -> tuple[float, float]:
+                    cycled = itertools.cycle(batches)
+                    stylizer.stylize_images(next(cycled), options)  # warm-up
+                    t0, cpu0, done = time.perf_counter(), _cpu_seconds(), 0
+                    while done < total:
+                        done += len(stylizer.stylize_images(next(cycled), options))
+                    return done / (time.perf_counter() - t0), (_cpu_seconds() - cpu0) * 1e3 / done
+
+                before, paint_cpu = paint_alone()
                 config = ConvertConfig(inputs=(clip,), style="-", output=Path(tmp) / "unused.mp4",
-                                       batch_size=args.batch, preset=args.preset, options=options)
+                                       batch_size=batch, preset=args.preset, options=options)
+                cpu0 = _cpu_seconds()
                 count, seconds = time_conversion(clip, stylizer, config)
-                fps = count / seconds
-                print(f"convert    {style}, {stylizer.runtime}, {w}x{h}, brush {brush:g}, x264 {args.preset}, "
-                      f"{count} frames {fps:8.2f} frames/s; painting alone {paint_fps:8.2f} frames/s: "
-                      f"{fps / paint_fps:.0%} of it  (peak RSS {peak_rss_mib():.0f} MiB)", flush=True)
+                convert_cpu = (_cpu_seconds() - cpu0) * 1e3 / count
+                after, _ = paint_alone()
+                fps, paint_fps = count / seconds, (before + after) / 2
+                print(f"convert    {style}, {stylizer.runtime}, {w}x{h}, brush {brush:g}, batch {batch}, "
+                      f"x264 {args.preset}, {count} frames {fps:8.2f} frames/s; painting alone {paint_fps:8.2f} "
+                      f"frames/s (before {before:.2f}, after {after:.2f}): {fps / paint_fps:.0%} of it; CPU "
+                      f"{convert_cpu:.1f} core-ms a frame against painting's {paint_cpu:.1f}  "
+                      f"(peak RSS {peak_rss_mib():.0f} MiB)", flush=True)
                 records.append({"name": f"convert {style}, {stylizer.runtime}, x264 {args.preset}", "size": f"{w}x{h}",
-                                "brush": brush, "fps": round(fps, 2), "ms_p50": None, "ms_p95": None,
+                                "brush": brush, "batch": batch, "fps": round(fps, 2), "ms_p50": None, "ms_p95": None,
                                 "paint_fps": round(paint_fps, 2), "peak_rss_mib": round(peak_rss_mib())})
     return records
 
@@ -315,7 +340,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         for network in args.networks:
             for width in args.widths:
                 for w, h in args.sizes:
-                    r = bench_inference(runtime, width, h, w, batch=args.batch, repeats=args.repeats, network=network)
+                    r = bench_inference(runtime, width, h, w, batch=args.batch or 1, repeats=args.repeats, network=network)
                     print(f"{r.what:10s} {r.setting:48s} {r.per_second:8.2f} {r.unit}", flush=True)
                     records.append({"name": f"inference {r.setting}", "size": f"{w}x{h}", "brush": 1.0,
                                     "fps": round(r.per_second, 2), "ms_p50": None, "ms_p95": None})
@@ -369,7 +394,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--sizes", type=_sizes, default=_sizes("640x360,1280x720"), help="frame sizes WxH,WxH")
     p.add_argument("--widths", type=_floats, default=[0.5, 1.0], help="network widths, comma separated")
     p.add_argument("--train-sizes", type=lambda t: [int(v) for v in t.split(",")], default=[128, 256])
-    p.add_argument("--batch", type=positive_int, default=1)
+    p.add_argument("--batch", type=positive_int, default=None,
+                   help="frames per network call (default: 1; convert: convert's own, 4)")
     p.add_argument("--preset", choices=X264_PRESETS, default=DEFAULT_PRESET, help="convert: the x264 preset")
     p.add_argument("--repeats", type=positive_int, default=5, help="timed runs per figure")
     p.add_argument("--style", help="quality: the style to score, a name or a path")

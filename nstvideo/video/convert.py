@@ -35,9 +35,10 @@ from .writer import VideoWriter
 log = logging.getLogger(__name__)
 
 OUTPUT_SUFFIX = ".mp4"
-# x264's "medium" spends longer on a 640x360 frame than the live network paints one on a 2-core CPU;
-# "faster" costs files about 10% larger at the same CRF (BENCHMARKS.md, "Converting").
-DEFAULT_PRESET = "faster"
+# On a 2-core CPU x264 shares the cores with the painting, so each core-ms it spends is a frame-rate loss:
+# on stylized 640x360 frames "veryfast" takes 8 core-ms a frame against "faster"'s 12 and "medium"'s 19,
+# for files about 9% larger at the same quality (BENCHMARKS.md, "Convert: where the CPU goes").
+DEFAULT_PRESET = "veryfast"
 MAX_RATE_HINT = 1000
 # A file whose packets end this much before its declared duration was cut off (a Matroska file's cues
 # and the last cluster can go without the header noticing). Slack for muxers that round the duration.
