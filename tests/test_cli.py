@@ -33,6 +33,14 @@ def test_unknown_style_suggests_close_names(capsys, tmp_path, photo, random_styl
     assert err.count("\n") == 1
 
 
+def test_styles_lists_the_shipped_pack_in_aligned_columns(capsys):
+    code, out, _ = run(capsys, "styles")
+    rows = [line for line in out.splitlines() if not line.startswith("searched:")]
+    assert code == 0 and any(r.startswith("picasso_selfportrait_1907 ") for r in rows)
+    starts = {re.search(r"\s{2}\S", row).end() - 1 for row in rows}  # where the painting column begins
+    assert len(starts) == 1, out
+
+
 def test_corrupt_style_file(capsys, tmp_path, data_dir):
     bad = tmp_path / "broken.safetensors"
     bad.write_bytes(b"\x08\x00\x00\x00\x00\x00\x00\x00{}")

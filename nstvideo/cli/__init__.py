@@ -2,13 +2,15 @@
 
 Each subcommand module has ``register(subparsers)``. Every ``NstVideoError`` becomes one line on stderr
 and exit status 1; bad arguments exit 2 (argparse); Ctrl-C exits 130, and SIGTERM (``kill``) ends a command the
-same way, so its temporary files are removed, and exits 143. ``nstvideo live`` goes straight to
+same way, so its temporary files are removed, and exits 143. Output piped into a reader that stops early
+(``nstvideo styles | head``) ends the command quietly, as a shell tool would. ``nstvideo live`` goes straight to
 the app, before the other commands import PyTorch, so its window shows at once.
 """
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 
@@ -50,5 +52,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("terminated" if terminated else "interrupted", file=sys.stderr)
         return 128 + signal.SIGTERM if terminated else 130
+    except BrokenPipeError:
+        # Python would report the pipe again when it flushes stdout at exit: point stdout at nothing first.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
     finally:
         signal.signal(signal.SIGTERM, previous)

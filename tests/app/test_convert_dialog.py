@@ -56,7 +56,9 @@ def test_refuses_to_start_without_videos_and_says_what_to_do(dialog):
 
 
 def test_converts_a_real_clip_end_to_end(qtbot, dialog, clip, tmp_path):
-    assert dialog.style_combo.currentText() == STYLE
+    # Listed by the painting and its painter, as in the live view's dropdown, on one line.
+    assert dialog.style_combo.currentData() == STYLE
+    assert dialog.style_combo.currentText() == "The Starry Night, Vincent van Gogh"
     dialog.add_files([clip, clip])  # the duplicate is ignored
     assert dialog.files() == [clip]
     assert dialog.out_dir_edit.text() == str(clip.parent)  # the default: beside the first input
