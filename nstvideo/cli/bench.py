@@ -154,10 +154,11 @@ def _bench_live(args: argparse.Namespace) -> list[dict]:
     print(f"live     {style}, {stats.runtime}, {clip.name} at {m.size}: {stats.output_fps:.1f} frames/s painted "
           f"(source {stats.input_fps:.1f}), {m.shown_fps:.1f} shown, latency p50 {_ms(stats.latency_p50_ms)} "
           f"p95 {_ms(stats.latency_p95_ms)}, paint {_ms(stats.inference_ms)}, brush {stats.brush:g}"
-          f"{' (auto)' if stats.auto_brush else ''}, dropped {stats.dropped}, peak RSS {peak_rss_mib():.0f} MiB")
+          f"{' (auto)' if stats.auto_brush else ''}, dropped {m.dropped} while measured ({stats.dropped} since "
+          f"the source opened), peak RSS {peak_rss_mib():.0f} MiB")
     return [{"name": f"live {style}, {stats.runtime}", "size": m.size, "brush": stats.brush,
              "fps": round(stats.output_fps, 2), "ms_p50": stats.latency_p50_ms, "ms_p95": stats.latency_p95_ms,
-             "source_fps": round(stats.input_fps, 2), "peak_rss_mib": round(peak_rss_mib())}]
+             "source_fps": round(stats.input_fps, 2), "dropped": m.dropped, "peak_rss_mib": round(peak_rss_mib())}]
 
 
 def _cpu_seconds() -> float:

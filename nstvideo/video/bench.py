@@ -61,6 +61,7 @@ class LiveMeasurement:
     stats: LiveStats  # the session's own figures over its last two seconds
     shown_fps: float  # frames the display took per second over the whole measurement
     size: str  # the painted frames' size, e.g. "640x360"
+    dropped: int  # source frames never shown during the measurement (``stats.dropped`` counts from the start)
 
 
 def measure_live(style: str, source: Path, seconds: float, *, device: str = "auto",
@@ -80,12 +81,13 @@ def measure_live(style: str, source: Path, seconds: float, *, device: str = "aut
                                  f"{session.style.message or session.state.message}")
             time.sleep(0.05)
         time.sleep(3.0)  # the automatic brush settles
-        end, shown = time.monotonic() + seconds, 0
+        end, shown, dropped = time.monotonic() + seconds, 0, session.stats().dropped
         while time.monotonic() < end:
             if session.take_frame() is not None:
                 shown += 1
             time.sleep(0.002)
         size = "x".join(map(str, session.state.size)) if session.state.size else "?"
-        return LiveMeasurement(session.stats(), shown / seconds, size)
+        stats = session.stats()
+        return LiveMeasurement(stats, shown / seconds, size, stats.dropped - dropped)
     finally:
         session.shutdown()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 
 import numpy as np
 
@@ -55,3 +56,5 @@ def test_bench_live_measures_the_session_as_the_window_runs_it(capsys, random_st
     assert "latency p50" in out and "brush" in out and "(auto)" in out
     (record,) = json.loads(records_file.read_text())
     assert record["size"] == "640x360" and record["fps"] > 0 and record["ms_p50"] > 0
+    since_open = int(re.search(r"\((\d+) since the source opened\)", out).group(1))
+    assert 0 <= record["dropped"] <= since_open
