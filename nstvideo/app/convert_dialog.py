@@ -23,7 +23,7 @@ from ..core.errors import NstVideoError
 from ..core.stylize import StyleOptions
 from ..core.styles import installed_styles, looks_like_path, read_info
 from ..video.convert import ConvertConfig, ConvertSummary, convert_files
-from .main_window import style_label
+from .style_labels import style_label, style_tooltip
 
 log = logging.getLogger(__name__)
 
@@ -317,9 +317,9 @@ class ConvertDialog(QDialog):
         return row
 
     def _fill_styles(self, current: str | None) -> None:
-        for name, info in sorted(installed_styles().items()):  # labelled as the live view's dropdown, on one line
-            self.style_combo.addItem(style_label(info).replace("\n", ", "), name)
-            self.style_combo.setItemData(self.style_combo.count() - 1, f"{info.description} (--style {name})",
+        for name, info in sorted(installed_styles().items()):
+            self.style_combo.addItem(style_label(info, sep=", "), name)
+            self.style_combo.setItemData(self.style_combo.count() - 1, style_tooltip(info, name),
                                          Qt.ItemDataRole.ToolTipRole)
         if current:
             self._select_style(current)
@@ -332,7 +332,7 @@ class ConvertDialog(QDialog):
                 info = read_info(spec)
             except NstVideoError:
                 return  # an unreadable file is the live view's problem; the user picks another style here
-            self.style_combo.addItem(style_label(info, f" ({Path(spec).name})").replace("\n", ", "), Path(spec))
+            self.style_combo.addItem(style_label(info, f" ({Path(spec).name})", sep=", "), Path(spec))
             index = self.style_combo.count() - 1
         if index >= 0:
             self.style_combo.setCurrentIndex(index)

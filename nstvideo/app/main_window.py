@@ -16,6 +16,7 @@ from PyQt6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QFr
                              QLabel, QMainWindow, QMessageBox, QPushButton, QSizePolicy, QSlider, QStyledItemDelegate,
                              QVBoxLayout, QWidget)
 
+from .style_labels import style_label, style_tooltip
 from .video_view import Compare, VideoView, to_qimage
 
 if TYPE_CHECKING:
@@ -43,15 +44,6 @@ def _about(info: "StyleInfo") -> str:
     """The line under the dropdown: what the label leaves out (the style's name for --style, the year, the
     rights)."""
     return " \u00b7 ".join(p for p in (info.name, info.year, info.rights) if p)
-
-
-def style_label(info: "StyleInfo", suffix: str = "") -> str:
-    """A style as the dropdown names it: the painting on one line and its painter on the next, which
-    people know a style by, or the style's own name where its file records no title and artist.
-    ``suffix`` goes after the first line (" (file)")."""
-    if info.title and info.artist:
-        return f"{info.title}{suffix}\n{info.artist}"
-    return info.name.replace("_", " ") + suffix
 
 
 class MainWindow(QMainWindow):
@@ -370,7 +362,7 @@ class MainWindow(QMainWindow):
         for key, info in styles.items():
             label = style_label(info) if key in installed else style_label(info, " (file)")
             combo.addItem(self._thumbnails.get(key, QIcon()), label, key)
-            combo.setItemData(combo.count() - 1, f"{info.description} (--style {key})", Qt.ItemDataRole.ToolTipRole)
+            combo.setItemData(combo.count() - 1, style_tooltip(info, key), Qt.ItemDataRole.ToolTipRole)
         combo.blockSignals(False)
         if select not in styles:
             select = next(iter(styles), None) if first_if_none else None

@@ -45,7 +45,9 @@ def main(argv: list[str] | None = None) -> int:
 
     previous = signal.signal(signal.SIGTERM, on_sigterm)
     try:
-        return args.func(args)
+        code = args.func(args)
+        sys.stdout.flush()  # here, so that a closed pipe is met inside this try and not at exit
+        return code
     except NstVideoError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -55,6 +57,6 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         # Python would report the pipe again when it flushes stdout at exit: point stdout at nothing first.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 128 + signal.SIGPIPE
+        return 128 + getattr(signal, "SIGPIPE", 13)  # what a shell reports for SIGPIPE; Windows has none
     finally:
         signal.signal(signal.SIGTERM, previous)

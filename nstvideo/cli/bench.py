@@ -10,6 +10,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import av
 import numpy as np
 import torch
 
@@ -172,8 +173,8 @@ def _bench_convert(args: argparse.Namespace, runtime: Runtime) -> list[dict]:
     converting at 90% or more of it, decoding and encoding hidden behind the painting).
 
     Painting alone paints as many frames as the file has, in convert's batches, once before and once
-    after the conversion; their mean is the reference, so a machine that speeds up or slows down during
-    the run moves both sides alike. ``--batch`` defaults to convert's own batch size.
+    after the conversion; the means of its rate and CPU time are the reference, so a machine that speeds
+    up or slows down during the run moves both sides alike. ``--batch`` defaults to convert's own.
     """
     if args.clip is None:
         raise InputError("--what convert needs --clip VIDEO (e.g. ../shared/data/video/chaplin_street.mp4)")
@@ -188,7 +189,8 @@ def _bench_convert(args: argparse.Namespace, runtime: Runtime) -> list[dict]:
             clip = rescaled_clip(args.clip, Path(tmp) / f"clip_{w}x{h}.mp4", (w, h), args.loops)
             frames = np.stack(list(read_frames(clip, max_frames=batch * 4)))
             batches = [frames[i:i + batch] for i in range(0, len(frames), batch)]
-            total = sum(1 for _ in read_frames(clip))
+            with av.open(str(clip)) as container:  # our own MP4: its header counts the frames
+                total = container.streams.video[0].frames
             for brush in args.brush:
                 options = StyleOptions(brush=brush)
 
@@ -200,14 +202,14 @@ def _bench_convert(args: argparse.Namespace, runtime: Runtime) -> list[dict]:
                         done += len(stylizer.stylize_images(next(cycled), options))
                     return done / (time.perf_counter() - t0), (_cpu_seconds() - cpu0) * 1e3 / done
 
-                before, paint_cpu = paint_alone()
+                before, cpu_before = paint_alone()
                 config = ConvertConfig(inputs=(clip,), style="-", output=Path(tmp) / "unused.mp4",
                                        batch_size=batch, preset=args.preset, options=options)
                 cpu0 = _cpu_seconds()
                 count, seconds = time_conversion(clip, stylizer, config)
                 convert_cpu = (_cpu_seconds() - cpu0) * 1e3 / count
-                after, _ = paint_alone()
-                fps, paint_fps = count / seconds, (before + after) / 2
+                after, cpu_after = paint_alone()
+                fps, paint_fps, paint_cpu = count / seconds, (before + after) / 2, (cpu_before + cpu_after) / 2
                 print(f"convert    {style}, {stylizer.runtime}, {w}x{h}, brush {brush:g}, batch {batch}, "
                       f"x264 {args.preset}, {count} frames {fps:8.2f} frames/s; painting alone {paint_fps:8.2f} "
                       f"frames/s (before {before:.2f}, after {after:.2f}): {fps / paint_fps:.0%} of it; CPU "
@@ -398,7 +400,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch", type=positive_int, default=None,
                    help="frames per network call (default: 1; convert: convert's own, 4)")
     p.add_argument("--preset", choices=X264_PRESETS, default=DEFAULT_PRESET, help="convert: the x264 preset")
-    p.add_argument("--repeats", type=positive_int, default=5, help="timed runs per figure")
+    p.add_argument("--repeats", type=positive_int, default=5,
+                   help="timed runs per figure (convert times the whole file instead)")
     p.add_argument("--style", help="quality: the style to score, a name or a path")
     p.add_argument("--painting", type=Path, help="quality: the painting the style was trained on")
     p.add_argument("--photos", type=Path, nargs="+", default=[], help="quality: the photos to score on")

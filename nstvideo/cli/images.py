@@ -78,9 +78,10 @@ def cmd_styles(args: argparse.Namespace) -> int:
     styles = installed_styles()
     if not styles:
         print("no styles installed; train one with 'nstvideo train' or convert one with 'nstvideo import-pth'")
-    width = max((len(name) for name in styles), default=0)
+    names = max((len(name) for name in styles), default=0)
+    paintings = max((len(info.description) for info in styles.values()), default=0)
     for name, info in sorted(styles.items()):
-        print(f"{name:{width}s}  {info.description:60s} {info.architecture} width {info.width:g}  {info.path}")
+        print(f"{name:{names}s}  {info.description:{paintings}s}  {info.architecture} width {info.width:g}  {info.path}")
     print("searched: " + ", ".join(str(d) for d in style_dirs()))
     return 0
 

@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 
 OUTPUT_SUFFIX = ".mp4"
 # On a 2-core CPU x264 shares the cores with the painting, so each core-ms it spends is a frame-rate loss:
-# on stylized 640x360 frames "veryfast" takes 8 core-ms a frame against "faster"'s 12 and "medium"'s 19,
+# on stylized 640x360 frames "veryfast" takes 8.5 core-ms a frame against "faster"'s 12 and "medium"'s 18,
 # for files about 9% larger at the same quality (BENCHMARKS.md, "Convert: where the CPU goes").
 DEFAULT_PRESET = "veryfast"
 MAX_RATE_HINT = 1000
