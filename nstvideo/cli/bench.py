@@ -3,9 +3,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import itertools
 import json
-import os
 import tempfile
 import time
 from pathlib import Path
@@ -22,7 +20,7 @@ from ..core.quality import scale_ratios, score_photo
 from ..core.stylize import StyleOptions, Stylizer
 from ..core.transformer_net import NETWORKS
 from ..core.vgg import load_vgg
-from ..video.bench import peak_rss_mib, rescaled_clip, time_conversion
+from ..video.bench import cpu_seconds, peak_rss_mib, rescaled_clip, time_conversion, time_painting
 from ..video.convert import DEFAULT_PRESET, ConvertConfig
 from ..video.writer import X264_PRESETS
 from .common import add_device, add_runtime, add_vgg, brush_size, positive_int
@@ -162,12 +160,6 @@ def _bench_live(args: argparse.Namespace) -> list[dict]:
              "source_fps": round(stats.input_fps, 2), "dropped": m.dropped, "peak_rss_mib": round(peak_rss_mib())}]
 
 
-def _cpu_seconds() -> float:
-    """CPU time of this process, all threads (FFmpeg's and OpenVINO's included)."""
-    t = os.times()
-    return t.user + t.system
-
-
 def _bench_convert(args: argparse.Namespace, runtime: Runtime) -> list[dict]:
     """Whole files through ``convert_file`` beside the bare painting rate of the same frames (the goal:
     converting at 90% or more of it, decoding and encoding hidden behind the painting).
@@ -193,22 +185,13 @@ def _bench_convert(args: argparse.Namespace, runtime: Runtime) -> list[dict]:
                 total = container.streams.video[0].frames
             for brush in args.brush:
                 options = StyleOptions(brush=brush)
-
-                def paint_alone() -> tuple[float, float]:
-                    cycled = itertools.cycle(batches)
-                    stylizer.stylize_images(next(cycled), options)  # warm-up
-                    t0, cpu0, done = time.perf_counter(), _cpu_seconds(), 0
-                    while done < total:
-                        done += len(stylizer.stylize_images(next(cycled), options))
-                    return done / (time.perf_counter() - t0), (_cpu_seconds() - cpu0) * 1e3 / done
-
-                before, cpu_before = paint_alone()
+                before, cpu_before = time_painting(stylizer, batches, options, total)
                 config = ConvertConfig(inputs=(clip,), style="-", output=Path(tmp) / "unused.mp4",
                                        batch_size=batch, preset=args.preset, options=options)
-                cpu0 = _cpu_seconds()
+                cpu0 = cpu_seconds()
                 count, seconds = time_conversion(clip, stylizer, config)
-                convert_cpu = (_cpu_seconds() - cpu0) * 1e3 / count
-                after, cpu_after = paint_alone()
+                convert_cpu = (cpu_seconds() - cpu0) * 1e3 / count
+                after, cpu_after = time_painting(stylizer, batches, options, total)
                 fps, paint_fps, paint_cpu = count / seconds, (before + after) / 2, (cpu_before + cpu_after) / 2
                 print(f"convert    {style}, {stylizer.runtime}, {w}x{h}, brush {brush:g}, batch {batch}, "
                       f"x264 {args.preset}, {count} frames {fps:8.2f} frames/s; painting alone {paint_fps:8.2f} "
